@@ -1,0 +1,29 @@
+import type { OAuthError } from '../../shared/oauth-error.ts';
+import type { TrustedRedirect } from './authorization-request.ts';
+
+/**
+ * The redirect that carries a code back to the client (RFC 6749 §4.1.2) with `iss` (RFC 9207),
+ * so a client talking to several servers can tell which one answered.
+ */
+export function successRedirect(target: TrustedRedirect, code: string, issuer: string): string {
+  return withParams(target.redirectUri, { code, state: target.state, iss: issuer });
+}
+
+/** RFC 6749 §4.1.2.1: an error sent back to a trusted redirect URI, with `state` and `iss`. */
+export function errorRedirect(target: TrustedRedirect, error: OAuthError, issuer: string): string {
+  return withParams(target.redirectUri, {
+    error: error.code,
+    error_description: error.description,
+    state: target.state,
+    iss: issuer,
+  });
+}
+
+/** Adds query parameters, keeping any query the registered URI already has (RFC 6749 §3.1.2). */
+function withParams(redirectUri: string, params: Record<string, string | undefined>): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) url.searchParams.append(name, value);
+  }
+  return url.toString();
+}

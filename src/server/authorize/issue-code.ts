@@ -1,0 +1,32 @@
+import { secondsFromNow } from '../../shared/clock.ts';
+import type { ServerContext } from '../context.ts';
+import { generateIdentifier, generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+import type { AuthorizationRequest } from './authorization-request.ts';
+
+/**
+ * Issues a one-time authorization code bound to the client, redirect URI, scopes, PKCE challenge
+ * and user (RFC 6749 §4.1.2, §10.5). Only its hash is stored.
+ */
+export async function issueAuthorizationCode(
+  request: AuthorizationRequest,
+  accountId: string,
+  authTime: number,
+  ctx: ServerContext,
+): Promise<string> {
+  const code = generateSecret();
+  const now = ctx.clock.now();
+  await ctx.storage.insertAuthorizationCode({
+    hash: hashSecret(code),
+    familyId: generateIdentifier(),
+    clientId: request.client.id,
+    accountId,
+    redirectUri: request.redirectUri,
+    scopes: request.scopes,
+    codeChallenge: request.codeChallenge ?? null,
+    authTime,
+    expiresAt: secondsFromNow(ctx.clock, ctx.config.authorizationCodeTtlSeconds),
+    consumedAt: null,
+    createdAt: now,
+  });
+  return code;
+}

@@ -1,0 +1,138 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
+import { grantedScopes, hasConsent, rememberConsent } from '../consent/remembered-consent.ts';
+import type { ServerContext } from '../context.ts';
+import { formParams } from '../http/form-body.ts';
+import { optionalParam, queryParams, serializeParams, type Params } from '../http/params.ts';
+import { readSessionCookie } from '../login/session-cookie.ts';
+import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
+import { consentPage } from '../pages/consent-page.ts';
+import {
+  resolveTrustedRedirect,
+  validateAuthorizationRequest,
+  type AuthorizationRequest,
+  type TrustedRedirect,
+} from './authorization-request.ts';
+import { errorRedirect, successRedirect } from './authorization-response.ts';
+import { issueAuthorizationCode } from './issue-code.ts';
+
+/** The parameters of RFC 6749 §4.1.1 and RFC 7636 §4.3 that an authorization request carries. */
+const authorizationParameterNames = [
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+] as const;
+
+export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const page = { config: { errorFormat: 'page' as const } };
+
+  // RFC 6749 §3.1: GET must be supported, POST may be.
+  app.get('/authorize', page, (request, reply) => authorize(queryParams(request.raw.url), request, reply, 302));
+  app.post('/authorize', page, (request, reply) => authorize(formParams(request), request, reply, 303));
+
+  app.post('/authorize/decision', { ...page, preHandler: app.csrfProtection }, async (request, reply) => {
+    const params = formParams(request);
+    const decision = optionalParam(params, 'decision', 10);
+    const trusted = await trust(params);
+    try {
+      const authorization = validate(trusted, params);
+      const active = await findActiveSession(readSessionCookie(request), ctx);
+      if (active === undefined) throw new OAuthError('access_denied', 'the login session ended before consent was given');
+      if (decision !== 'allow') throw new OAuthError('access_denied', 'the user denied the request');
+      await rememberConsent(active.account.id, authorization.client.id, authorization.scopes, ctx);
+      return await redirectWithCode(authorization, active, reply, 303);
+    } catch (error) {
+      return redirectWithError(trusted, error, reply, 303);
+    }
+  });
+
+  async function authorize(params: Params, request: FastifyRequest, reply: FastifyReply, status: 302 | 303) {
+    const trusted = await trust(params);
+    try {
+      const authorization = validate(trusted, params);
+      const active = await findActiveSession(readSessionCookie(request), ctx);
+      if (active === undefined) {
+        const returnTo = `/authorize?${serializeParams(pick(params))}`;
+        return reply.redirect(`/login?${new URLSearchParams({ return_to: returnTo })}`, status);
+      }
+      const { account } = active;
+      if (await hasConsent(account.id, authorization.client.id, authorization.scopes, ctx)) {
+        return await redirectWithCode(authorization, active, reply, status);
+      }
+      const granted = await grantedScopes(account.id, authorization.client.id, ctx);
+      return reply.type('text/html; charset=utf-8').send(
+        consentPage({
+          csrfToken: reply.generateCsrf(),
+          clientName: authorization.client.name,
+          username: account.username,
+          scopes: authorization.scopes.map((name) => ({
+            name,
+            description: ctx.scopes.describe(name),
+            alreadyGranted: granted.includes(name),
+          })),
+          hiddenParams: [...pick(params)].map(([name, values]) => [name, values[0]!]),
+        }),
+      );
+    } catch (error) {
+      return redirectWithError(trusted, error, reply, status);
+    }
+  }
+
+  /** Errors before the client and redirect URI are trusted propagate to the page error handler. */
+  function trust(params: Params): Promise<TrustedRedirect> {
+    const max = ctx.config.maxParameterLength;
+    return resolveTrustedRedirect(
+      {
+        clientId: optionalParam(params, 'client_id', 256),
+        redirectUri: optionalParam(params, 'redirect_uri', max),
+        state: readState(params),
+      },
+      ctx,
+    );
+  }
+
+  function validate(trusted: TrustedRedirect, params: Params): AuthorizationRequest {
+    const max = ctx.config.maxParameterLength;
+    optionalParam(params, 'state', max);
+    return validateAuthorizationRequest(
+      trusted,
+      {
+        responseType: optionalParam(params, 'response_type', 64),
+        scope: optionalParam(params, 'scope', max),
+        codeChallenge: optionalParam(params, 'code_challenge', 128),
+        codeChallengeMethod: optionalParam(params, 'code_challenge_method', 16),
+      },
+      ctx,
+    );
+  }
+
+  /** `state` is echoed in error redirects too, so it is read leniently here and checked in `validate`. */
+  function readState(params: Params): string | undefined {
+    const values = params.get('state');
+    return values?.length === 1 && values[0] !== '' && values[0]!.length <= ctx.config.maxParameterLength ? values[0] : undefined;
+  }
+
+  async function redirectWithCode(authorization: AuthorizationRequest, active: ActiveSession, reply: FastifyReply, status: 302 | 303) {
+    const code = await issueAuthorizationCode(authorization, active.account.id, active.session.authTime, ctx);
+    return reply.header('cache-control', 'no-store').redirect(successRedirect(authorization, code, ctx.config.issuer), status);
+  }
+
+  function redirectWithError(trusted: TrustedRedirect, error: unknown, reply: FastifyReply, status: 302 | 303) {
+    if (!isOAuthError(error) || error.code === 'server_error') throw error;
+    return reply.redirect(errorRedirect(trusted, error, ctx.config.issuer), status);
+  }
+}
+
+/** Only the authorization parameters travel through login and consent; anything else is dropped. */
+function pick(params: Params): Params {
+  const picked: Params = new Map();
+  for (const name of authorizationParameterNames) {
+    const values = params.get(name);
+    if (values !== undefined) picked.set(name, values);
+  }
+  return picked;
+}

@@ -1,0 +1,72 @@
+import { OAuthError } from '../../shared/oauth-error.ts';
+import type { ClientRecord, ClientType } from '../../storage/storage.ts';
+
+const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * Checks a redirect URI at registration time:
+ * - absolute, without a fragment (RFC 6749 §3.1.2);
+ * - https, or http on a loopback host (RFC 8252 §7.3, RFC 9700 §2.1);
+ * - for public (native) clients also a private-use scheme in reverse-domain form such as
+ *   `com.example.app:/callback` (RFC 8252 §7.1);
+ * - no userinfo, and no dot segments or backslashes that parsers disagree about.
+ * The value is stored exactly as given, because authorization requests must match it exactly.
+ */
+export function validateRedirectUriForRegistration(uri: string, clientType: ClientType): string {
+  const fail = (why: string): never => {
+    throw new OAuthError('invalid_redirect_uri', `redirect URI "${uri}" ${why}`);
+  };
+  if (uri.length > 2000) fail('is longer than 2000 characters');
+  if (/[\s\\<>"{}|^`]/.test(uri) || /[^\x21-\x7e]/.test(uri)) fail('contains characters that must be percent-encoded');
+  if (uri.includes('#')) fail('must not contain a fragment (RFC 6749 §3.1.2)');
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return fail('is not an absolute URI');
+  }
+  if (url.username !== '' || url.password !== '' || /^[a-z][a-z0-9+.-]*:\/\/[^/?]*@/i.test(uri)) {
+    fail('must not contain userinfo');
+  }
+  if (/(^|\/)\.\.?(\/|$|\?)/.test(uri.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '')) || /%2e/i.test(uri)) {
+    fail('must not contain dot segments');
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === 'https') return uri;
+  if (scheme === 'http') {
+    if (loopbackHosts.has(url.hostname)) return uri;
+    return fail('uses http, which is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https');
+  }
+  if (clientType === 'public' && scheme.includes('.')) return uri;
+  return fail(
+    clientType === 'public'
+      ? 'must use https, http on loopback, or a reverse-domain private-use scheme (RFC 8252 §7.1)'
+      : 'must use https (or http on a loopback host)',
+  );
+}
+
+/**
+ * Finds the registered redirect URI an authorization request names. Matching is by exact string
+ * comparison (RFC 9700 §2.1), with one exception: for public clients a loopback IP redirect URI
+ * matches on any port (RFC 8252 §7.3), because native apps listen on an ephemeral port. The
+ * exception compares the strings with the port removed, never a parsed and normalized form.
+ */
+export function matchRedirectUri(client: ClientRecord, requested: string): string | undefined {
+  if (client.redirectUris.includes(requested)) return requested;
+  if (client.type !== 'public') return undefined;
+  const requestedWithoutPort = loopbackWithoutPort(requested);
+  if (requestedWithoutPort === undefined) return undefined;
+  return client.redirectUris.some((registered) => loopbackWithoutPort(registered) === requestedWithoutPort)
+    ? requested
+    : undefined;
+}
+
+const loopbackIpUri = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?].*)?$/;
+
+function loopbackWithoutPort(uri: string): string | undefined {
+  const match = loopbackIpUri.exec(uri);
+  if (match === null) return undefined;
+  const port = match[2];
+  if (port !== undefined && (Number(port) > 65535 || port.startsWith('0'))) return undefined;
+  return `http://${match[1]}${match[3] ?? ''}`;
+}

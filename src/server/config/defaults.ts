@@ -1,0 +1,108 @@
+/**
+ * Every option of the authorization server, with its default, unit, reason and the RFC behind
+ * it. This file is the single source of truth: `docs/configuration.md` is generated from it
+ * (`npm run docs:config`) and a test fails when the two disagree.
+ */
+
+export interface ScopeDefinition {
+  /** What the consent page tells the user the client may do with this scope. */
+  description: string;
+}
+
+export interface GatehouseConfig {
+  port: number;
+  host: string;
+  issuer: string;
+  databaseUrl: string;
+  authorizationCodeTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+  scopes: Record<string, ScopeDefinition>;
+  bodyLimitBytes: number;
+  maxParameterLength: number;
+  logLevel: string;
+}
+
+export interface OptionDoc<K extends keyof GatehouseConfig> {
+  default: GatehouseConfig[K];
+  /** Environment variable that sets it, when there is one. */
+  env?: string;
+  unit?: string;
+  doc: string;
+}
+
+type OptionDocs = { [K in keyof GatehouseConfig]: OptionDoc<K> };
+
+export const optionDocs: OptionDocs = {
+  port: {
+    default: 4000,
+    env: 'PORT',
+    unit: 'TCP port',
+    doc: 'Port the HTTP server listens on.',
+  },
+  host: {
+    default: '127.0.0.1',
+    env: 'HOST',
+    unit: 'address',
+    doc: 'Address the HTTP server binds to. Loopback by default so a fresh install is not exposed to the network; use 0.0.0.0 behind a proxy.',
+  },
+  issuer: {
+    default: '',
+    env: 'GATEHOUSE_ISSUER',
+    unit: 'URL',
+    doc: 'Public base URL of the server, sent as `iss` in every authorization response (RFC 9207) and used to build page links. Empty means `http://HOST:PORT`. Must be https in production; http is accepted only for loopback hosts. No trailing slash, no query, no fragment (RFC 8414 §2).',
+  },
+  databaseUrl: {
+    default: 'sqlite:.gatehouse/gatehouse.db',
+    env: 'DATABASE_URL',
+    unit: 'URL',
+    doc: '`sqlite:PATH` (relative paths are relative to the working directory; the folder is created). The embedded SQLite database runs in WAL mode, so every issued token survives a crash of the process.',
+  },
+  authorizationCodeTtlSeconds: {
+    default: 60,
+    unit: 'seconds',
+    doc: 'Lifetime of an authorization code. RFC 6749 §4.1.2 recommends at most 10 minutes; a code only has to survive one redirect and one back-channel call.',
+  },
+  accessTokenTtlSeconds: {
+    default: 3600,
+    unit: 'seconds',
+    doc: 'Default lifetime of an access token; a client may set its own at registration. Short-lived bearer tokens limit the damage of a leak (RFC 6819 §5.1.5.3).',
+  },
+  refreshTokenTtlSeconds: {
+    default: 30 * 24 * 3600,
+    unit: 'seconds',
+    doc: 'Default lifetime of a refresh token (30 days); a client may set its own. Refresh tokens rotate on every use, and a reused one revokes its whole family (RFC 9700 §4.14.2).',
+  },
+  sessionTtlSeconds: {
+    default: 24 * 3600,
+    unit: 'seconds',
+    doc: 'How long a browser login session lasts before the user must log in again.',
+  },
+  scopes: {
+    default: {},
+    unit: 'map of scope → { description }',
+    doc: 'Scopes in addition to the built-in `profile`, `email` and `offline_access`, each with the sentence the consent page shows, e.g. `{"calendar.read": {"description": "Read your calendar events"}}`. Scope names follow RFC 6749 §3.3.',
+  },
+  bodyLimitBytes: {
+    default: 64 * 1024,
+    unit: 'bytes',
+    doc: 'Largest request body accepted; larger ones answer 400 `invalid_request` before being parsed.',
+  },
+  maxParameterLength: {
+    default: 4096,
+    unit: 'characters',
+    doc: 'Longest value accepted for any single request parameter; longer ones answer `invalid_request`.',
+  },
+  logLevel: {
+    default: 'info',
+    env: 'LOG_LEVEL',
+    unit: 'pino level',
+    doc: 'Log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+  },
+};
+
+export function defaultConfig(): GatehouseConfig {
+  const entries = Object.entries(optionDocs).map(([key, option]) => [key, structuredClone(option.default)]);
+  return Object.fromEntries(entries) as GatehouseConfig;
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { defaultConfig, optionDocs, type GatehouseConfig, type ScopeDefinition } from './defaults.ts';
+import { isValidScopeToken } from '../../shared/scope.ts';
+
+/** Raised for a configuration that cannot be used; the message names the option. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadConfigInput {
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON file whose keys are option names (see docs/configuration.md). */
+  file?: string;
+}
+
+/** Defaults, then the JSON file, then the environment: the later source wins. */
+export function loadConfig({ env = {}, file }: LoadConfigInput = {}): GatehouseConfig {
+  const config = defaultConfig();
+  if (file !== undefined) Object.assign(config, readConfigFile(file));
+  Object.assign(config, readEnvironment(env));
+  return finishConfig(config);
+}
+
+/** Validates a complete configuration and fills in what is derived (the issuer). */
+export function finishConfig(config: GatehouseConfig): GatehouseConfig {
+  checkInteger(config.port, 'port', 0, 65535);
+  for (const key of [
+    'authorizationCodeTtlSeconds',
+    'accessTokenTtlSeconds',
+    'refreshTokenTtlSeconds',
+    'sessionTtlSeconds',
+    'bodyLimitBytes',
+    'maxParameterLength',
+  ] as const) {
+    checkInteger(config[key], key, 1, Number.MAX_SAFE_INTEGER);
+  }
+  if (typeof config.host !== 'string' || config.host === '') throw new ConfigError('"host" must be a non-empty string');
+  if (typeof config.databaseUrl !== 'string' || !config.databaseUrl.startsWith('sqlite:')) {
+    throw new ConfigError(`"databaseUrl" must look like sqlite:PATH (got "${String(config.databaseUrl)}")`);
+  }
+  checkScopes(config.scopes);
+  const issuer = config.issuer === '' ? `http://${hostForUrl(config.host)}:${config.port}` : config.issuer;
+  return { ...config, issuer: checkIssuer(issuer) };
+}
+
+function readConfigFile(file: string): Partial<GatehouseConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!(key in optionDocs)) throw new ConfigError(`config file ${file}: unknown option "${key}"`);
+  }
+  return parsed as Partial<GatehouseConfig>;
+}
+
+function readEnvironment(env: NodeJS.ProcessEnv): Partial<GatehouseConfig> {
+  const result: Record<string, unknown> = {};
+  for (const [key, option] of Object.entries(optionDocs)) {
+    const raw = option.env === undefined ? undefined : env[option.env];
+    if (raw === undefined || raw === '') continue;
+    result[key] = typeof option.default === 'number' ? parseNumber(raw, option.env!) : raw;
+  }
+  return result as Partial<GatehouseConfig>;
+}
+
+function parseNumber(raw: string, name: string): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number (got "${raw}")`);
+  return Number(raw);
+}
+
+function checkInteger(value: unknown, name: string, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`"${name}" must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+}
+
+function checkScopes(scopes: unknown): asserts scopes is Record<string, ScopeDefinition> {
+  if (scopes === null || typeof scopes !== 'object' || Array.isArray(scopes)) {
+    throw new ConfigError('"scopes" must be an object of scope name → { "description": "…" }');
+  }
+  for (const [name, definition] of Object.entries(scopes)) {
+    if (!isValidScopeToken(name)) throw new ConfigError(`"scopes": "${name}" is not a valid scope token (RFC 6749 §3.3)`);
+    const description = (definition as Partial<ScopeDefinition> | null)?.description;
+    if (typeof description !== 'string' || description === '') {
+      throw new ConfigError(`"scopes.${name}.description" must be a non-empty string`);
+    }
+  }
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** RFC 8414 §2: the issuer is an https URL with no query or fragment; http only on loopback. */
+function checkIssuer(issuer: string): string {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`"issuer" must be an absolute URL (got "${issuer}")`);
+  }
+  if (url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')) {
+    throw new ConfigError('"issuer" must not have a query or fragment (RFC 8414 §2)');
+  }
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError('"issuer" must be an https URL; http is accepted only for loopback hosts');
+  }
+  return issuer.endsWith('/') ? issuer.slice(0, -1) : issuer;
+}

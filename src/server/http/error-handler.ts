@@ -1,0 +1,57 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
+import { errorPage } from '../pages/error-page.ts';
+
+/** Route option: how errors of this route reach the user. JSON is the default. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    errorFormat?: 'json' | 'page';
+  }
+}
+
+/**
+ * The one place an error becomes a response (DESIGN invariant 5). Protocol errors keep their RFC
+ * code; Fastify's own client errors (a body too large, a content type without a parser, a failed
+ * CSRF check) become `invalid_request`; anything else is a `server_error` that is logged and
+ * never described to the caller.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const oauthError = toOAuthError(error, request);
+    sendError(oauthError, request, reply);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    sendError(new OAuthError('invalid_request', `there is nothing at ${request.method} ${request.url.split('?')[0]}`, { status: 404 }), request, reply);
+  });
+}
+
+export function sendError(error: OAuthError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate);
+  reply.code(error.status).header('cache-control', 'no-store');
+  if (request.routeOptions.config?.errorFormat === 'page') {
+    return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.description));
+  }
+  return reply.type('application/json; charset=utf-8').send(error.toJSON());
+}
+
+function toOAuthError(error: FastifyError, request: FastifyRequest): OAuthError {
+  if (isOAuthError(error)) {
+    if (error.code === 'server_error') request.log.error({ err: error }, 'server error');
+    return error;
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new OAuthError('invalid_request', 'the request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
+    case 'FST_CSRF_MISSING_SECRET':
+    case 'FST_CSRF_INVALID_TOKEN':
+      return new OAuthError('invalid_request', 'the form has expired or did not come from this site; go back, reload the page and try again', { status: 403 });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new OAuthError('invalid_request', error.message);
+  request.log.error({ err: error }, 'unexpected error');
+  return new OAuthError('server_error', 'the server met an unexpected condition; the error has been logged');
+}

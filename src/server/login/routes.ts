@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import { OAuthError } from '../../shared/oauth-error.ts';
+import type { ServerContext } from '../context.ts';
+import { formParams } from '../http/form-body.ts';
+import { optionalParam, queryParams } from '../http/params.ts';
+import { loginPage } from '../pages/login-page.ts';
+import { homePage } from '../pages/home-page.ts';
+import { authenticatePassword } from './authenticate-password.ts';
+import { clearSessionCookie, readSessionCookie, setSessionCookie } from './session-cookie.ts';
+import { endSession, findActiveSession, startSession } from './sessions.ts';
+
+/** Where a login may send the browser next: only back into an authorization request, or home. */
+function safeReturnTo(value: string | undefined): string {
+  if (value !== undefined && value.startsWith('/authorize?') && !value.includes('\\')) return value;
+  return '/';
+}
+
+export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const page = { config: { errorFormat: 'page' as const } };
+  const csrf = { ...page, preHandler: app.csrfProtection };
+
+  app.get('/', page, async (request, reply) => {
+    const active = await findActiveSession(readSessionCookie(request), ctx);
+    return reply.type('text/html; charset=utf-8').send(
+      homePage({ username: active?.account.username, csrfToken: reply.generateCsrf(), issuer: ctx.config.issuer }),
+    );
+  });
+
+  app.get('/login', page, async (request, reply) => {
+    const params = queryParams(request.raw.url);
+    const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
+    return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo }));
+  });
+
+  app.post('/login', csrf, async (request, reply) => {
+    const params = formParams(request);
+    const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
+    const username = optionalParam(params, 'username', 200);
+    const password = optionalParam(params, 'password', 1024);
+    if (username === undefined || password === undefined) {
+      throw new OAuthError('invalid_request', 'enter your username and password');
+    }
+    const account = await authenticatePassword(username, password, ctx);
+    if (account === undefined) {
+      return reply
+        .code(401)
+        .type('text/html; charset=utf-8')
+        .send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username, error: 'Wrong username or password.' }));
+    }
+    // A fresh session id at every login defeats session fixation.
+    await endSession(readSessionCookie(request), ctx);
+    const { cookieValue, expiresAt } = await startSession(account, ctx);
+    setSessionCookie(reply, cookieValue, expiresAt, ctx);
+    return reply.redirect(returnTo, 303);
+  });
+
+  app.post('/logout', csrf, async (request, reply) => {
+    await endSession(readSessionCookie(request), ctx);
+    clearSessionCookie(reply);
+    return reply.redirect('/', 303);
+  });
+}

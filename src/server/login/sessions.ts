@@ -1,0 +1,31 @@
+import { secondsFromNow } from '../../shared/clock.ts';
+import type { AccountRecord, SessionRecord } from '../../storage/storage.ts';
+import type { ServerContext } from '../context.ts';
+import { generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+
+export interface ActiveSession {
+  session: SessionRecord;
+  account: AccountRecord;
+}
+
+/** Starts a browser session; the returned value goes into the cookie, only its hash is stored. */
+export async function startSession(account: AccountRecord, ctx: ServerContext): Promise<{ cookieValue: string; expiresAt: number }> {
+  const cookieValue = generateSecret();
+  const now = ctx.clock.now();
+  const expiresAt = secondsFromNow(ctx.clock, ctx.config.sessionTtlSeconds);
+  await ctx.storage.insertSession({ idHash: hashSecret(cookieValue), accountId: account.id, authTime: now, expiresAt, createdAt: now });
+  return { cookieValue, expiresAt };
+}
+
+/** The session a cookie names, if it exists, has not expired and its account still exists. */
+export async function findActiveSession(cookieValue: string | undefined, ctx: ServerContext): Promise<ActiveSession | undefined> {
+  if (cookieValue === undefined || cookieValue.length > 100) return undefined;
+  const session = await ctx.storage.findSession(hashSecret(cookieValue));
+  if (session === undefined || session.expiresAt <= ctx.clock.now()) return undefined;
+  const account = await ctx.storage.findAccount(session.accountId);
+  return account && { session, account };
+}
+
+export async function endSession(cookieValue: string | undefined, ctx: ServerContext): Promise<void> {
+  if (cookieValue !== undefined && cookieValue.length <= 100) await ctx.storage.deleteSession(hashSecret(cookieValue));
+}

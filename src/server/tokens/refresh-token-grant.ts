@@ -1,0 +1,54 @@
+import { OAuthError } from '../../shared/oauth-error.ts';
+import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
+import type { ClientRecord } from '../../storage/storage.ts';
+import type { ServerContext } from '../context.ts';
+import { hashSecret } from '../secrets/opaque-secret.ts';
+import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+
+export interface RefreshGrantInput {
+  refreshToken: string;
+  scope: string | undefined;
+}
+
+type Rotation = { tokens: TokenResponse } | { reusedFamily: string } | { unknown: true };
+
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every refresh returns a new refresh token and
+ * retires the old one; presenting a retired one means it was copied, so its whole family dies.
+ */
+export async function exchangeRefreshToken(
+  input: RefreshGrantInput,
+  client: ClientRecord,
+  ctx: ServerContext,
+): Promise<TokenResponse> {
+  const requestedScopes = input.scope === undefined ? undefined : parseScope(input.scope);
+  const rotation = await ctx.storage.transaction(async (tx): Promise<Rotation> => {
+    const now = ctx.clock.now();
+    const result = await tx.rotateRefreshToken(hashSecret(input.refreshToken), now);
+    if (result.outcome === 'unknown') return { unknown: true };
+    const token = result.record;
+    // A token of another client is not theirs to use, nor to burn: refuse before anything else.
+    if (token.clientId !== client.id) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+    if (token.revokedAt !== null) throw new OAuthError('invalid_grant', 'the refresh token has been revoked');
+    if (result.outcome === 'already-consumed') return { reusedFamily: token.familyId };
+    if (token.expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired');
+    const scopes = requestedScopes ?? token.scopes;
+    if (!isSubset(scopes, token.scopes)) {
+      // RFC 6749 §6: the scope must not include any scope not originally granted.
+      const extra = scopes.filter((scope) => !token.scopes.includes(scope));
+      throw new OAuthError('invalid_scope', `"scope" asks for "${formatScope(extra)}", which was not granted`);
+    }
+    const tokens = await issueTokens(
+      { client, accountId: token.accountId, familyId: token.familyId, scopes, grantedScopes: token.scopes, authTime: token.authTime },
+      tx,
+      ctx,
+    );
+    return { tokens };
+  });
+  if ('tokens' in rotation) return rotation.tokens;
+  if ('reusedFamily' in rotation) {
+    await ctx.storage.revokeFamily(rotation.reusedFamily, ctx.clock.now());
+    throw new OAuthError('invalid_grant', 'the refresh token has already been used; its whole family is now revoked');
+  }
+  throw new OAuthError('invalid_grant', 'the refresh token is invalid');
+}

@@ -1,0 +1,80 @@
+/**
+ * The one error type of Gatehouse. Every protocol failure is an `OAuthError` keyed by its RFC
+ * error code; the HTTP status and the `WWW-Authenticate` challenge are derived from the code by
+ * the table below, so no endpoint picks a status by hand.
+ */
+
+/** Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 and RFC 7591 §3.2.2. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  // RFC 7591 §3.2.2, for client registration through the CLI and the admin API.
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
+  // Not found / conflict for management operations (CLI, admin API).
+  | 'not_found'
+  | 'conflict';
+
+const statusByCode: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  // RFC 6749 §5.2: 401 when the client tried to authenticate; we always answer 401.
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  unsupported_response_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  // RFC 6750 §3.1
+  invalid_token: 401,
+  insufficient_scope: 403,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
+  not_found: 404,
+  conflict: 409,
+};
+
+export interface OAuthErrorOptions {
+  /** Overrides the status of the table, e.g. 400 for an `invalid_request` at a resource server. */
+  status?: number;
+  /** A `WWW-Authenticate` challenge to send (RFC 6749 §5.2, RFC 6750 §3). */
+  wwwAuthenticate?: string;
+  cause?: unknown;
+}
+
+export class OAuthError extends Error {
+  readonly code: OAuthErrorCode;
+  readonly description: string;
+  readonly status: number;
+  readonly wwwAuthenticate: string | undefined;
+
+  constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OAuthError';
+    this.code = code;
+    this.description = description;
+    this.status = options.status ?? statusByCode[code];
+    this.wwwAuthenticate = options.wwwAuthenticate;
+  }
+
+  /** The JSON body of RFC 6749 §5.2. */
+  toJSON(): { error: OAuthErrorCode; error_description: string } {
+    return { error: this.code, error_description: this.description };
+  }
+}
+
+export function isOAuthError(value: unknown): value is OAuthError {
+  return value instanceof OAuthError;
+}

@@ -1,0 +1,406 @@
+import { Kysely, Migrator, type Transaction } from 'kysely';
+import { OAuthError } from '../shared/oauth-error.ts';
+import { migrationProvider } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import type {
+  AccessTokenRecord,
+  AccountRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  ClientType,
+  ConsumeResult,
+  GrantRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+  Storage,
+} from './storage.ts';
+
+type Row<T extends keyof Database> = Database[T];
+
+/** `Storage` on any Kysely dialect. */
+export class KyselyStorage implements Storage {
+  readonly #db: Kysely<Database>;
+  readonly #inTransaction: boolean;
+
+  constructor(db: Kysely<Database>, inTransaction = false) {
+    this.#db = db;
+    this.#inTransaction = inTransaction;
+  }
+
+  /** Applies every pending migration; throws with the failing migration's name. */
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results?.find((result) => result.status === 'Error');
+      throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T> {
+    if (this.#inTransaction) return work(this);
+    return this.#db.transaction().execute((trx: Transaction<Database>) => work(new KyselyStorage(trx, true)));
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+
+  // Clients
+
+  async insertClient(client: ClientRecord): Promise<void> {
+    await this.#db.insertInto('clients').values(clientToRow(client)).execute();
+  }
+
+  async findClient(id: string): Promise<ClientRecord | undefined> {
+    const row = await this.#db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && clientFromRow(row);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    const rows = await this.#db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(clientFromRow);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async updateClientSecret(id: string, secretHash: string): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('clients')
+      .set({ secret_hash: secretHash })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  // Accounts
+
+  async insertAccount(account: AccountRecord): Promise<void> {
+    try {
+      await this.#db.insertInto('accounts').values(accountToRow(account)).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new OAuthError('conflict', `username "${account.username}" is already taken`);
+      }
+      throw error;
+    }
+  }
+
+  async findAccount(id: string): Promise<AccountRecord | undefined> {
+    const row = await this.#db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && accountFromRow(row);
+  }
+
+  async findAccountByUsername(username: string): Promise<AccountRecord | undefined> {
+    const row = await this.#db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && accountFromRow(row);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    const rows = await this.#db.selectFrom('accounts').selectAll().orderBy('username').execute();
+    return rows.map(accountFromRow);
+  }
+
+  async deleteAccount(id: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('accounts').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  // Sessions
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    await this.#db
+      .insertInto('sessions')
+      .values({
+        id_hash: session.idHash,
+        account_id: session.accountId,
+        auth_time: session.authTime,
+        expires_at: session.expiresAt,
+        created_at: session.createdAt,
+      })
+      .execute();
+  }
+
+  async findSession(idHash: string): Promise<SessionRecord | undefined> {
+    const row = await this.#db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+    return (
+      row && {
+        idHash: row.id_hash,
+        accountId: row.account_id,
+        authTime: Number(row.auth_time),
+        expiresAt: Number(row.expires_at),
+        createdAt: Number(row.created_at),
+      }
+    );
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.#db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  }
+
+  // Remembered consent
+
+  async findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('grants')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return (
+      row && {
+        accountId: row.account_id,
+        clientId: row.client_id,
+        scopes: JSON.parse(row.scopes) as string[],
+        createdAt: Number(row.created_at),
+        updatedAt: Number(row.updated_at),
+      }
+    );
+  }
+
+  async saveGrant(grant: GrantRecord): Promise<void> {
+    const scopes = JSON.stringify(grant.scopes);
+    await this.#db
+      .insertInto('grants')
+      .values({
+        account_id: grant.accountId,
+        client_id: grant.clientId,
+        scopes,
+        created_at: grant.createdAt,
+        updated_at: grant.updatedAt,
+      })
+      .onConflict((oc) => oc.columns(['account_id', 'client_id']).doUpdateSet({ scopes, updated_at: grant.updatedAt }))
+      .execute();
+  }
+
+  // Authorization codes
+
+  async insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    await this.#db
+      .insertInto('authorization_codes')
+      .values({
+        hash: code.hash,
+        family_id: code.familyId,
+        client_id: code.clientId,
+        account_id: code.accountId,
+        redirect_uri: code.redirectUri,
+        scopes: JSON.stringify(code.scopes),
+        code_challenge: code.codeChallenge,
+        auth_time: code.authTime,
+        expires_at: code.expiresAt,
+        consumed_at: code.consumedAt,
+        created_at: code.createdAt,
+      })
+      .execute();
+  }
+
+  async consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+    const consumed = await this.#db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now })
+      .where('hash', '=', hash)
+      .where('consumed_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (consumed !== undefined) return { outcome: 'consumed', record: codeFromRow(consumed) };
+    const existing = await this.#db.selectFrom('authorization_codes').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: codeFromRow(existing) };
+  }
+
+  // Tokens
+
+  async insertAccessToken(token: AccessTokenRecord): Promise<void> {
+    await this.#db
+      .insertInto('access_tokens')
+      .values({
+        hash: token.hash,
+        family_id: token.familyId,
+        client_id: token.clientId,
+        account_id: token.accountId,
+        scopes: JSON.stringify(token.scopes),
+        expires_at: token.expiresAt,
+        revoked_at: token.revokedAt,
+        created_at: token.createdAt,
+      })
+      .execute();
+  }
+
+  async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('access_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return (
+      row && {
+        hash: row.hash,
+        familyId: row.family_id,
+        clientId: row.client_id,
+        accountId: row.account_id,
+        scopes: JSON.parse(row.scopes) as string[],
+        expiresAt: Number(row.expires_at),
+        revokedAt: nullableNumber(row.revoked_at),
+        createdAt: Number(row.created_at),
+      }
+    );
+  }
+
+  async insertRefreshToken(token: RefreshTokenRecord): Promise<void> {
+    await this.#db
+      .insertInto('refresh_tokens')
+      .values({
+        hash: token.hash,
+        family_id: token.familyId,
+        client_id: token.clientId,
+        account_id: token.accountId,
+        scopes: JSON.stringify(token.scopes),
+        auth_time: token.authTime,
+        expires_at: token.expiresAt,
+        rotated_at: token.rotatedAt,
+        revoked_at: token.revokedAt,
+        created_at: token.createdAt,
+      })
+      .execute();
+  }
+
+  async rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>> {
+    const rotated = await this.#db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now })
+      .where('hash', '=', hash)
+      .where('rotated_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (rotated !== undefined) return { outcome: 'consumed', record: refreshTokenFromRow(rotated) };
+    const existing = await this.#db.selectFrom('refresh_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return existing === undefined
+      ? { outcome: 'unknown' }
+      : { outcome: 'already-consumed', record: refreshTokenFromRow(existing) };
+  }
+
+  async revokeFamily(familyId: string, now: number): Promise<void> {
+    for (const table of ['access_tokens', 'refresh_tokens'] as const) {
+      await this.#db
+        .updateTable(table)
+        .set({ revoked_at: now })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    }
+  }
+
+  async deleteExpired(now: number, limit: number): Promise<number> {
+    let deleted = 0;
+    const tables = [
+      ['authorization_codes', 'hash'],
+      ['access_tokens', 'hash'],
+      ['refresh_tokens', 'hash'],
+      ['sessions', 'id_hash'],
+    ] as const;
+    for (const [table, key] of tables) {
+      // A bounded batch by key keeps each delete short, whatever the backlog.
+      const result = await this.#db
+        .deleteFrom(table)
+        .where(key, 'in', (qb) => qb.selectFrom(table).select(key).where('expires_at', '<', now).limit(limit))
+        .executeTakeFirst();
+      deleted += Number(result.numDeletedRows);
+    }
+    return deleted;
+  }
+}
+
+function clientToRow(client: ClientRecord): Row<'clients'> {
+  return {
+    id: client.id,
+    secret_hash: client.secretHash,
+    name: client.name,
+    type: client.type,
+    redirect_uris: JSON.stringify(client.redirectUris),
+    grant_types: JSON.stringify(client.grantTypes),
+    scopes: JSON.stringify(client.scopes),
+    access_token_ttl_seconds: client.accessTokenTtlSeconds,
+    refresh_token_ttl_seconds: client.refreshTokenTtlSeconds,
+    created_at: client.createdAt,
+  };
+}
+
+function clientFromRow(row: Row<'clients'>): ClientRecord {
+  return {
+    id: row.id,
+    secretHash: row.secret_hash,
+    name: row.name,
+    type: row.type as ClientType,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    grantTypes: JSON.parse(row.grant_types) as string[],
+    scopes: JSON.parse(row.scopes) as string[],
+    accessTokenTtlSeconds: nullableNumber(row.access_token_ttl_seconds),
+    refreshTokenTtlSeconds: nullableNumber(row.refresh_token_ttl_seconds),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function accountToRow(account: AccountRecord): Row<'accounts'> {
+  return {
+    id: account.id,
+    username: account.username,
+    password_hash: account.passwordHash,
+    name: account.name,
+    email: account.email,
+    email_verified: account.emailVerified ? 1 : 0,
+    created_at: account.createdAt,
+  };
+}
+
+function accountFromRow(row: Row<'accounts'>): AccountRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    name: row.name,
+    email: row.email,
+    emailVerified: Number(row.email_verified) === 1,
+    createdAt: Number(row.created_at),
+  };
+}
+
+function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeRecord {
+  return {
+    hash: row.hash,
+    familyId: row.family_id,
+    clientId: row.client_id,
+    accountId: row.account_id,
+    redirectUri: row.redirect_uri,
+    scopes: JSON.parse(row.scopes) as string[],
+    codeChallenge: row.code_challenge,
+    authTime: Number(row.auth_time),
+    expiresAt: Number(row.expires_at),
+    consumedAt: nullableNumber(row.consumed_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function refreshTokenFromRow(row: Row<'refresh_tokens'>): RefreshTokenRecord {
+  return {
+    hash: row.hash,
+    familyId: row.family_id,
+    clientId: row.client_id,
+    accountId: row.account_id,
+    scopes: JSON.parse(row.scopes) as string[],
+    authTime: Number(row.auth_time),
+    expiresAt: Number(row.expires_at),
+    rotatedAt: nullableNumber(row.rotated_at),
+    revokedAt: nullableNumber(row.revoked_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+// PostgreSQL returns bigint columns as strings; SQLite returns numbers. Both become numbers.
+function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

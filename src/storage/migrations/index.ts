@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initial } from './2026-11-27T00-initial.ts';
+
+/**
+ * Migrations in order. Names are ISO dates so they sort by when they were written; a migration,
+ * once released, is never edited — a change is a new migration.
+ */
+const migrations: Record<string, Migration> = {
+  '2026-11-27T00-initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

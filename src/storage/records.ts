@@ -1,0 +1,99 @@
+/**
+ * The records domains read and write through `Storage`. Times are milliseconds since the Unix
+ * epoch; secrets (client secrets, codes, tokens, session ids) appear only as SHA-256 hashes.
+ */
+
+export type ClientType = 'public' | 'confidential';
+
+export interface ClientRecord {
+  id: string;
+  /** SHA-256 of the client secret (base64url); null for public clients. */
+  secretHash: string | null;
+  name: string;
+  type: ClientType;
+  redirectUris: string[];
+  grantTypes: string[];
+  /** Scopes the client may request; also what it gets when it sends no `scope`. */
+  scopes: string[];
+  /** Per-client override of the server's access token lifetime; null uses the default. */
+  accessTokenTtlSeconds: number | null;
+  refreshTokenTtlSeconds: number | null;
+  createdAt: number;
+}
+
+export interface AccountRecord {
+  /** The stable subject identifier (`sub`). */
+  id: string;
+  username: string;
+  passwordHash: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  createdAt: number;
+}
+
+export interface SessionRecord {
+  idHash: string;
+  accountId: string;
+  /** When the user last entered their password (OIDC `auth_time`). */
+  authTime: number;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/** Remembered consent: what one account has allowed one client. */
+export interface GrantRecord {
+  accountId: string;
+  clientId: string;
+  scopes: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AuthorizationCodeRecord {
+  hash: string;
+  /** The token family its redemption starts; replaying the code revokes that family. */
+  familyId: string;
+  clientId: string;
+  accountId: string;
+  redirectUri: string;
+  scopes: string[];
+  /** S256 code challenge (RFC 7636 §4.2); null when the request carried none. */
+  codeChallenge: string | null;
+  authTime: number;
+  expiresAt: number;
+  consumedAt: number | null;
+  createdAt: number;
+}
+
+export interface AccessTokenRecord {
+  hash: string;
+  familyId: string;
+  clientId: string;
+  accountId: string | null;
+  scopes: string[];
+  expiresAt: number;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+export interface RefreshTokenRecord {
+  hash: string;
+  familyId: string;
+  clientId: string;
+  accountId: string;
+  /** The scope the resource owner granted: the most a refresh may ask for (RFC 6749 §6). */
+  scopes: string[];
+  authTime: number;
+  expiresAt: number;
+  /** Set when the token was exchanged for its successor. */
+  rotatedAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+/** Outcome of consuming a single-use artefact (a code, or a refresh token on rotation). */
+export type ConsumeResult<T> =
+  | { outcome: 'consumed'; record: T }
+  | { outcome: 'already-consumed'; record: T }
+  | { outcome: 'unknown' };

@@ -1,0 +1,65 @@
+import type {
+  AccessTokenRecord,
+  AccountRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  ConsumeResult,
+  GrantRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+} from './records.ts';
+
+export type * from './records.ts';
+
+/**
+ * The only way domain code reaches the database. One implementation (`KyselyStorage`) serves
+ * every dialect; the conformance suite in test/storage runs against each.
+ */
+export interface Storage {
+  /** Runs `work` in one database transaction; a throw rolls everything back. */
+  transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+
+  insertClient(client: ClientRecord): Promise<void>;
+  findClient(id: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+  /** Deletes the client with its codes, tokens and grants; false when there was none. */
+  deleteClient(id: string): Promise<boolean>;
+  updateClientSecret(id: string, secretHash: string): Promise<boolean>;
+
+  /** Throws `OAuthError('conflict')` when the username is taken. */
+  insertAccount(account: AccountRecord): Promise<void>;
+  findAccount(id: string): Promise<AccountRecord | undefined>;
+  findAccountByUsername(username: string): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  /** Deletes the account with its sessions, grants, codes and tokens. */
+  deleteAccount(id: string): Promise<boolean>;
+
+  insertSession(session: SessionRecord): Promise<void>;
+  findSession(idHash: string): Promise<SessionRecord | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+
+  findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined>;
+  /** Inserts or replaces the grant of this account and client. */
+  saveGrant(grant: GrantRecord): Promise<void>;
+
+  insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
+  /**
+   * Marks the code consumed with one conditional update (DESIGN invariant 3), so of any number of
+   * concurrent callers exactly one gets `consumed`.
+   */
+  consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>>;
+
+  insertAccessToken(token: AccessTokenRecord): Promise<void>;
+  findAccessToken(hash: string): Promise<AccessTokenRecord | undefined>;
+
+  insertRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  /** Marks a live refresh token rotated with one conditional update; as `consumeAuthorizationCode`. */
+  rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>>;
+
+  /** Revokes every access and refresh token of a family. */
+  revokeFamily(familyId: string, now: number): Promise<void>;
+
+  /** Deletes up to `limit` expired codes, tokens and sessions; returns how many rows went. */
+  deleteExpired(now: number, limit: number): Promise<number>;
+}
