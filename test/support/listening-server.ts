@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, type GatehouseConfig } from '../../src/server/config/defaults.ts';
+import { finishConfig } from '../../src/server/config/load.ts';
+import { startServer, type RunningServer } from '../../src/server/main.ts';
+
+/** A free TCP port on 127.0.0.1, found by binding port 0 and letting go of it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ListeningServer {
+  server: RunningServer;
+  config: GatehouseConfig;
+  /** The issuer, which is also the base URL to call. */
+  url: string;
+  /** The temporary folder holding the database; `DATABASE_URL` for CLI runs against the same data. */
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real server on a free loopback port with its own SQLite file, started the way `gatehouse
+ * start` does it (migrations, logging off), for tests that need sockets: browsers and
+ * independently written client libraries.
+ */
+export async function startListeningServer(overrides: Partial<GatehouseConfig> = {}): Promise<ListeningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-listen-'));
+  const port = await freePort();
+  const databaseUrl = `sqlite:${join(dir, 'gatehouse.db')}`;
+  const config = finishConfig({
+    ...defaultConfig(),
+    port,
+    issuer: `http://127.0.0.1:${port}`,
+    databaseUrl,
+    logLevel: 'silent',
+    scopes: { 'calendar.read': { description: 'Read your calendar events' } },
+    ...overrides,
+  });
+  const server = await startServer(config);
+  return {
+    server,
+    config,
+    url: config.issuer,
+    databaseUrl,
+    async close() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
