@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { OAuthError } from '../../src/shared/oauth-error.ts';
+import { openStorage } from '../../src/storage/open-storage.ts';
+import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord, Storage } from '../../src/storage/storage.ts';
+
+/**
+ * One body of tests for every storage dialect (DESIGN: "one conformance suite runs on every
+ * dialect"). Each dialect supplies a factory that opens a fresh, migrated database.
+ */
+interface Dialect {
+  name: string;
+  open(): Promise<{ storage: Storage; dispose(): Promise<void> }>;
+}
+
+const dialects: Dialect[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-storage-'));
+      const storage = await openStorage(`sqlite:${join(dir, 'db.sqlite')}`);
+      return {
+        storage,
+        async dispose() {
+          await storage.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
+const t0 = Date.UTC(2026, 10, 27);
+
+function client(id: string): ClientRecord {
+  return {
+    id,
+    secretHash: 'h'.repeat(43),
+    name: `Client ${id}`,
+    type: 'confidential',
+    redirectUris: ['https://a.example/cb', 'https://b.example/cb?x=1'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    scopes: ['profile', 'email'],
+    accessTokenTtlSeconds: 600,
+    refreshTokenTtlSeconds: null,
+    createdAt: t0,
+  };
+}
+
+function account(id: string, username = id) {
+  return { id, username, passwordHash: '$argon2id$x', name: null, email: `${username}@example.com`, emailVerified: true, createdAt: t0 };
+}
+
+function accessToken(hash: string, familyId: string, expiresAt = t0 + 3600_000): AccessTokenRecord {
+  return { hash, familyId, clientId: 'c1', accountId: 'a1', scopes: ['profile'], expiresAt, revokedAt: null, createdAt: t0 };
+}
+
+function refreshToken(hash: string, familyId: string, expiresAt = t0 + 86_400_000): RefreshTokenRecord {
+  return {
+    hash,
+    familyId,
+    clientId: 'c1',
+    accountId: 'a1',
+    scopes: ['profile', 'email'],
+    authTime: t0,
+    expiresAt,
+    rotatedAt: null,
+    revokedAt: null,
+    createdAt: t0,
+  };
+}
+
+function code(hash: string, expiresAt = t0 + 60_000) {
+  return {
+    hash,
+    familyId: `family-${hash}`,
+    clientId: 'c1',
+    accountId: 'a1',
+    redirectUri: 'https://a.example/cb',
+    scopes: ['profile'],
+    codeChallenge: null,
+    authTime: t0,
+    expiresAt,
+    consumedAt: null,
+    createdAt: t0,
+  };
+}
+
+for (const dialect of dialects) {
+  describe(`storage conformance: ${dialect.name}`, () => {
+    async function withStorage(t: { after(fn: () => Promise<void>): void }) {
+      const { storage, dispose } = await dialect.open();
+      t.after(dispose);
+      await storage.insertClient(client('c1'));
+      await storage.insertAccount(account('a1'));
+      return storage;
+    }
+
+    test('a client round-trips field for field, and lists in creation order', async (t) => {
+      const storage = await withStorage(t);
+      assert.deepEqual(await storage.findClient('c1'), client('c1'));
+      await storage.insertClient({ ...client('c2'), createdAt: t0 + 1 });
+      assert.deepEqual((await storage.listClients()).map((c) => c.id), ['c1', 'c2']);
+      assert.equal(await storage.updateClientSecret('c2', 'new'), true);
+      assert.equal((await storage.findClient('c2'))?.secretHash, 'new');
+      assert.equal(await storage.updateClientSecret('nope', 'new'), false);
+      assert.equal(await storage.findClient('nope'), undefined);
+    });
+
+    test('a taken username is a conflict, and nothing is written', async (t) => {
+      const storage = await withStorage(t);
+      await assert.rejects(storage.insertAccount(account('a2', 'a1')), (error: unknown) => {
+        assert.ok(error instanceof OAuthError);
+        assert.equal(error.code, 'conflict');
+        return true;
+      });
+      assert.equal(await storage.findAccount('a2'), undefined);
+      assert.deepEqual(await storage.findAccountByUsername('a1'), account('a1'));
+    });
+
+    test('of ten concurrent consumers of one code exactly one wins; later ones see it consumed', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertAuthorizationCode(code('k1'));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => storage.transaction((tx) => tx.consumeAuthorizationCode('k1', t0 + 1))),
+      );
+      assert.equal(results.filter((r) => r.outcome === 'consumed').length, 1);
+      assert.equal(results.filter((r) => r.outcome === 'already-consumed').length, 9);
+      assert.deepEqual(await storage.consumeAuthorizationCode('missing', t0), { outcome: 'unknown' });
+    });
+
+    test('a failed transaction leaves nothing behind', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertAuthorizationCode(code('k2'));
+      await assert.rejects(
+        storage.transaction(async (tx) => {
+          await tx.consumeAuthorizationCode('k2', t0 + 1);
+          await tx.insertAccessToken(accessToken('at-rolled-back', 'family-k2'));
+          throw new Error('checks failed');
+        }),
+        /checks failed/,
+      );
+      assert.equal(await storage.findAccessToken('at-rolled-back'), undefined);
+      assert.equal((await storage.consumeAuthorizationCode('k2', t0 + 2)).outcome, 'consumed');
+    });
+
+    test('refresh tokens rotate once; revoking a family revokes its access and refresh tokens only', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertRefreshToken(refreshToken('r1', 'f1'));
+      await storage.insertRefreshToken(refreshToken('r-other', 'f2'));
+      await storage.insertAccessToken(accessToken('at1', 'f1'));
+      await storage.insertAccessToken(accessToken('at-other', 'f2'));
+      const first = await storage.rotateRefreshToken('r1', t0 + 5);
+      assert.equal(first.outcome, 'consumed');
+      assert.deepEqual(first.outcome === 'consumed' && first.record.scopes, ['profile', 'email']);
+      const second = await storage.rotateRefreshToken('r1', t0 + 6);
+      assert.equal(second.outcome, 'already-consumed');
+      assert.equal(second.outcome === 'already-consumed' && second.record.rotatedAt, t0 + 5);
+      await storage.revokeFamily('f1', t0 + 7);
+      assert.equal((await storage.findAccessToken('at1'))?.revokedAt, t0 + 7);
+      assert.equal((await storage.findAccessToken('at-other'))?.revokedAt, null);
+      const rotatedOther = await storage.rotateRefreshToken('r-other', t0 + 8);
+      assert.equal(rotatedOther.outcome === 'consumed' && rotatedOther.record.revokedAt, null);
+    });
+
+    test('consent is saved and replaced per account and client', async (t) => {
+      const storage = await withStorage(t);
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0 });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile', 'email'], createdAt: t0 + 9, updatedAt: t0 + 9 });
+      assert.deepEqual(await storage.findGrant('a1', 'c1'), {
+        accountId: 'a1',
+        clientId: 'c1',
+        scopes: ['profile', 'email'],
+        createdAt: t0,
+        updatedAt: t0 + 9,
+      });
+      assert.equal(await storage.findGrant('a1', 'c2'), undefined);
+    });
+
+    test('deleting a client or an account takes its codes, tokens, sessions and grants with it', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertAuthorizationCode(code('k3'));
+      await storage.insertAccessToken(accessToken('at3', 'f3'));
+      await storage.insertSession({ idHash: 's1', accountId: 'a1', authTime: t0, expiresAt: t0 + 1000, createdAt: t0 });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0 });
+      assert.equal(await storage.deleteClient('c1'), true);
+      assert.equal(await storage.deleteClient('c1'), false);
+      assert.equal(await storage.findAccessToken('at3'), undefined);
+      assert.equal((await storage.consumeAuthorizationCode('k3', t0)).outcome, 'unknown');
+      assert.equal(await storage.findGrant('a1', 'c1'), undefined);
+      assert.ok(await storage.findSession('s1'));
+      assert.equal(await storage.deleteAccount('a1'), true);
+      assert.equal(await storage.findSession('s1'), undefined);
+    });
+
+    test('expired rows are deleted in bounded batches, live ones stay', async (t) => {
+      const storage = await withStorage(t);
+      for (let i = 0; i < 5; i++) await storage.insertAccessToken(accessToken(`old${i}`, 'f', t0 + i));
+      await storage.insertAccessToken(accessToken('live', 'f', t0 + 10_000));
+      await storage.insertAuthorizationCode(code('old-code', t0));
+      await storage.insertSession({ idHash: 'old-session', accountId: 'a1', authTime: t0, expiresAt: t0, createdAt: t0 });
+      assert.equal(await storage.deleteExpired(t0 + 100, 3), 5); // 3 tokens + 1 code + 1 session
+      assert.equal(await storage.deleteExpired(t0 + 100, 3), 2);
+      assert.equal(await storage.deleteExpired(t0 + 100, 3), 0);
+      assert.ok(await storage.findAccessToken('live'));
+      assert.equal(await storage.findSession('old-session'), undefined);
+    });
+  });
+}
