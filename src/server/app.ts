@@ -7,7 +7,7 @@ import type { Storage } from '../storage/storage.ts';
 import { authorizeRoutes } from './authorize/routes.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import type { ServerContext } from './context.ts';
-import { registerErrorHandler } from './http/error-handler.ts';
+import { frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { loginRoutes } from './login/routes.ts';
 import { stylesheet } from './pages/stylesheet.ts';
@@ -29,9 +29,10 @@ export async function buildServer({ config, storage, clock, logger = false }: Bu
   const app = Fastify({
     logger: logger === false ? false : { ...(logger === true ? {} : logger), redact: ['req.headers.authorization', 'req.headers.cookie'] },
     bodyLimit: config.bodyLimitBytes,
-    // Request ids let one request be followed through the logs.
+    // Request ids are generated here, never taken from a client-supplied header.
     requestIdHeader: false,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   });
   await app.register(cookie);
   await app.register(csrf, {
@@ -57,6 +58,11 @@ export async function buildServer({ config, storage, clock, logger = false }: Bu
     referrerPolicy: { policy: 'no-referrer' },
     // HSTS only makes sense when the server is reached over https.
     strictTransportSecurity: config.issuer.startsWith('https:'),
+  });
+  // Pages carry CSRF tokens and the user's name: no shared or browser cache may keep them.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-store');
+    return payload;
   });
   registerFormBodyParser(app);
   registerErrorHandler(app);

@@ -10,7 +10,6 @@ import { registerClient, rotateClientSecret } from './clients/register-client.ts
 import type { GatehouseConfig } from './config/defaults.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { ServerContext } from './context.ts';
-import { startServer } from './main.ts';
 import { ScopeRegistry } from './scopes/scope-registry.ts';
 
 /** What a command needs from the process: its streams and environment, injectable for tests. */
@@ -48,8 +47,7 @@ function buildProgram(io: CliIo): Command {
   const program = new Command('gatehouse')
     .description('Gatehouse: an OAuth 2.0 authorization server')
     .option('--config <file>', 'JSON configuration file (see docs/configuration.md)')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    .exitOverride();
 
   const config = (): GatehouseConfig => loadConfig({ env: io.env, file: program.opts<{ config?: string }>().config });
   const print = (text: string): void => {
@@ -72,6 +70,8 @@ function buildProgram(io: CliIo): Command {
     .description('start the authorization server (migrates the database first)')
     .action(async () => {
       const cfg = config();
+      // Loaded here so that management commands do not pay for the web server's start-up.
+      const { startServer } = await import('./main.ts');
       const server = await startServer(cfg);
       const { issuer } = cfg;
       print(`Gatehouse is listening on ${server.url}`);
@@ -219,7 +219,12 @@ function buildProgram(io: CliIo): Command {
     );
 
   for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
-    command.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    command.exitOverride().configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's own errors (a missing option, an unknown command) get the same one-line prefix as ours.
+      outputError: (s, write) => write(s.replace(/^error: /, 'gatehouse: ')),
+    });
   }
   return program;
 }

@@ -11,7 +11,8 @@ const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
  * leading or trailing spaces are tolerated, as widely deployed clients send them.
  */
 export function parseScope(value: string, parameter = 'scope'): string[] {
-  const trimmed = value.trim();
+  // Only SP (%x20) separates tokens: String#trim() would also drop tabs, newlines, NBSP and BOM.
+  const trimmed = value.replace(/^ +| +$/g, '');
   if (trimmed === '') return [];
   const tokens = trimmed.split(/ +/);
   const seen = new Set<string>();

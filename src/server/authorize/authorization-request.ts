@@ -42,7 +42,8 @@ export async function resolveTrustedRedirect(
   if (params.clientId === undefined) throw new UntrustedRedirectError('invalid_request', '"client_id" is required');
   const client = await ctx.storage.findClient(params.clientId);
   if (client === undefined) {
-    throw new UntrustedRedirectError('invalid_client', `there is no client with ID "${params.clientId}"`);
+    // 400, not the 401 of the error table: the page is for the user, no client authentication failed.
+    throw new UntrustedRedirectError('invalid_client', `there is no client with ID "${params.clientId}"`, { status: 400 });
   }
   // Always required: with exact matching there is no ambiguity to resolve, and OAuth 2.1 and
   // OpenID Connect both require it.

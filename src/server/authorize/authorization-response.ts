@@ -19,11 +19,15 @@ export function errorRedirect(target: TrustedRedirect, error: OAuthError, issuer
   });
 }
 
-/** Adds query parameters, keeping any query the registered URI already has (RFC 6749 §3.1.2). */
+/**
+ * Adds query parameters, keeping the registered URI and any query it already has byte for byte
+ * (RFC 6749 §3.1.2: the query component must be retained when adding parameters).
+ */
 function withParams(redirectUri: string, params: Record<string, string | undefined>): string {
-  const url = new URL(redirectUri);
+  const added = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) url.searchParams.append(name, value);
+    if (value !== undefined) added.append(name, value);
   }
-  return url.toString();
+  const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&';
+  return `${redirectUri}${separator}${added}`;
 }

@@ -31,6 +31,9 @@ export function validateRedirectUriForRegistration(uri: string, clientType: Clie
   if (/(^|\/)\.\.?(\/|$|\?)/.test(uri.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '')) || /%2e/i.test(uri)) {
     fail('must not contain dot segments');
   }
+  // A URI that parsers would rewrite (`https:host/cb`, `http://127.1/`, an upper-case host) is
+  // ambiguous about where it points; only the form every parser agrees on is accepted.
+  if (url.href !== uri) fail(`is not in normalized form; register "${url.href}" instead`);
   const scheme = url.protocol.slice(0, -1);
   if (scheme === 'https') return uri;
   if (scheme === 'http') {

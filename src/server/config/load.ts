@@ -111,7 +111,9 @@ function checkIssuer(issuer: string): string {
   }
   const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new ConfigError('"issuer" must be an https URL; http is accepted only for loopback hosts');
+    throw new ConfigError(
+      `"issuer" must be an https URL; http is accepted only for loopback hosts (got "${issuer}": set GATEHOUSE_ISSUER to the public https URL)`,
+    );
   }
   return issuer.endsWith('/') ? issuer.slice(0, -1) : issuer;
 }

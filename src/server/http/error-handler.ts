@@ -25,6 +25,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Fastify's `frameworkErrors` option: errors Fastify raises before routing (a path that is not a
+ * valid URL, FST_ERR_BAD_URL) skip `setErrorHandler` and would otherwise reach the wire in
+ * Fastify's own JSON shape.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(toOAuthError(error, request), request, reply);
+}
+
 export function sendError(error: OAuthError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate);
   reply.code(error.status).header('cache-control', 'no-store');

@@ -11,7 +11,8 @@ import { endSession, findActiveSession, startSession } from './sessions.ts';
 
 /** Where a login may send the browser next: only back into an authorization request, or home. */
 function safeReturnTo(value: string | undefined): string {
-  if (value !== undefined && value.startsWith('/authorize?') && !value.includes('\\')) return value;
+  // Printable ASCII only (as /authorize builds it): anything else cannot go into a Location header.
+  if (value !== undefined && /^\/authorize\?[\x21-\x7e]*$/.test(value) && !value.includes('\\')) return value;
   return '/';
 }
 
