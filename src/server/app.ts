@@ -7,7 +7,7 @@ import type { Storage } from '../storage/storage.ts';
 import { authorizeRoutes } from './authorize/routes.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import type { ServerContext } from './context.ts';
-import { frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { loginRoutes } from './login/routes.ts';
 import { stylesheet } from './pages/stylesheet.ts';
@@ -33,6 +33,7 @@ export async function buildServer({ config, storage, clock, logger = false }: Bu
     requestIdHeader: false,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   await app.register(cookie);
   await app.register(csrf, {

@@ -13,7 +13,8 @@ const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export function parseScope(value: string, parameter = 'scope'): string[] {
   // Only SP (%x20) separates tokens: String#trim() would also drop tabs, newlines, NBSP and BOM.
   const trimmed = value.replace(/^ +| +$/g, '');
-  if (trimmed === '') return [];
+  // RFC 6749 §3.3: a scope value has at least one token.
+  if (trimmed === '') throw new OAuthError('invalid_scope', `"${parameter}" must name at least one scope`);
   const tokens = trimmed.split(/ +/);
   const seen = new Set<string>();
   for (const token of tokens) {

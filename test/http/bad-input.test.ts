@@ -458,3 +458,24 @@ function databaseState(server: TestServer): DatabaseState {
     db.close();
   }
 }
+
+test('bytes that Node itself refuses before routing still get an RFC error in JSON', async (t) => {
+  const { startListeningServer } = await import('../support/listening-server.ts');
+  const { connect } = await import('node:net');
+  const listening = await startListeningServer();
+  t.after(() => listening.close());
+  const port = new URL(listening.url).port;
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.write(Buffer.concat([Buffer.from('GET /authorize?client_id='), Buffer.from([0xff, 0xfe]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]));
+    });
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('utf8')));
+    socket.on('end', () => resolve(received));
+    socket.on('error', reject);
+  });
+  const [head, body] = raw.split('\r\n\r\n');
+  assert.match(head!, /^HTTP\/1\.1 400 /);
+  assert.match(head!, /cache-control: no-store/i);
+  assert.deepEqual(JSON.parse(body!), { error: 'invalid_request', error_description: 'the request is not valid HTTP' });
+});

@@ -334,6 +334,23 @@ test('a replayed code is invalid_grant and revokes the access and refresh tokens
   assertError(await refresh(server, client, first.refresh_token), 400, 'invalid_grant', /revoked/);
 });
 
+test('a used code presented by another client is refused without revoking the first redemption', async (t) => {
+  const { server, client, code } = await setUp(t);
+  const other = await createTestClient(server, { name: 'Other' });
+  const issued = await code();
+  const first = assertTokens(await redeemCode(server, client, issued));
+  assertError(await redeemCode(server, other, issued), 400, 'invalid_grant', /invalid/);
+  assert.equal((await callUserinfo(server, first.access_token)).statusCode, 200);
+  assertTokens(await refresh(server, client, first.refresh_token));
+});
+
+test('a scope of only spaces is invalid_scope at the token endpoint (RFC 6749 §3.3)', async (t) => {
+  const { server, client, code } = await setUp(t);
+  const tokens = assertTokens(await redeemCode(server, client, await code()));
+  assertError(await refresh(server, client, tokens.refresh_token, { scope: '   ' }), 400, 'invalid_scope', /at least one scope/);
+  assertTokens(await refresh(server, client, tokens.refresh_token));
+});
+
 test('ten concurrent redemptions of one code yield exactly one success', async (t) => {
   const { server, client, code } = await setUp(t);
   const issued = await code();

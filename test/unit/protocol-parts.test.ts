@@ -260,9 +260,15 @@ describe('scope parsing (RFC 6749 §3.3)', () => {
     assert.deepEqual(parseScope('  profile   email  '), ['profile', 'email']);
   });
 
-  test('an empty or all-space value is no scope at all', () => {
-    assert.deepEqual(parseScope(''), []);
-    assert.deepEqual(parseScope('   '), []);
+  test('an empty or all-space value is invalid_scope: a scope names at least one token', () => {
+    for (const value of ['', '   ']) {
+      assert.throws(() => parseScope(value), (error: unknown) => {
+        assert.ok(error instanceof OAuthError);
+        assert.equal(error.code, 'invalid_scope');
+        assert.match(error.description, /at least one scope/);
+        return true;
+      });
+    }
   });
 
   test('accepts every printable character the grammar allows', () => {

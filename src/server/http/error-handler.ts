@@ -34,6 +34,24 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
   sendError(toOAuthError(error, request), request, reply);
 }
 
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (raw non-ASCII bytes in the
+ * URL, a malformed header) never reaches Fastify, so the answer is written to the socket here, in
+ * the same JSON shape as every other error.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    new OAuthError('invalid_request', tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP').toJSON(),
+  );
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 export function sendError(error: OAuthError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate);
   reply.code(error.status).header('cache-control', 'no-store');
@@ -51,8 +69,9 @@ function toOAuthError(error: FastifyError, request: FastifyRequest): OAuthError 
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new OAuthError('invalid_request', 'the request body is too large');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new OAuthError('invalid_request', 'the Content-Length header does not match the body');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
     case 'FST_CSRF_MISSING_SECRET':

@@ -27,7 +27,12 @@ export async function exchangeAuthorizationCode(
   const redemption = await ctx.storage.transaction(async (tx): Promise<Redemption> => {
     const result = await tx.consumeAuthorizationCode(hashSecret(input.code), ctx.clock.now());
     if (result.outcome === 'unknown') return { unknown: true };
-    if (result.outcome === 'already-consumed') return { replayedFamily: result.record.familyId };
+    if (result.outcome === 'already-consumed') {
+      // Only the client the code was issued to can prove a replay; another client presenting it
+      // learns nothing and must not be able to revoke that client's tokens.
+      if (result.record.clientId !== client.id) return { unknown: true };
+      return { replayedFamily: result.record.familyId };
+    }
     const code = result.record;
     checkCodeBinding(code, client, input.redirectUri, ctx.clock.now());
     checkPkce(code, input.codeVerifier);
