@@ -6,12 +6,13 @@ import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/storage.ts';
 import { authorizeRoutes } from './authorize/routes.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
-import type { ServerContext } from './context.ts';
+import { createServerContext } from './context.ts';
+import type { KeyEncryption } from './keys/key-encryption.ts';
+import { oidcRoutes } from './oidc/routes.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { loginRoutes } from './login/routes.ts';
 import { stylesheet } from './pages/stylesheet.ts';
-import { ScopeRegistry } from './scopes/scope-registry.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 import { userinfoRoutes } from './userinfo/routes.ts';
 
@@ -19,13 +20,15 @@ export interface BuildServerInput {
   config: GatehouseConfig;
   storage: Storage;
   clock: Clock;
+  /** Seals signing private keys at rest (see keys/key-encryption.ts). */
+  keyEncryption: KeyEncryption;
   /** Pino logger options; false (the default) logs nothing, as tests want. */
   logger?: boolean | { level: string };
 }
 
 /** Builds the authorization server. It never listens: `main.ts` does, tests use `inject()`. */
-export async function buildServer({ config, storage, clock, logger = false }: BuildServerInput): Promise<FastifyInstance> {
-  const ctx: ServerContext = { config, storage, clock, scopes: new ScopeRegistry(config.scopes) };
+export async function buildServer({ config, storage, clock, keyEncryption, logger = false }: BuildServerInput): Promise<FastifyInstance> {
+  const ctx = createServerContext(config, storage, clock, keyEncryption);
   const app = Fastify({
     logger: logger === false ? false : { ...(logger === true ? {} : logger), redact: ['req.headers.authorization', 'req.headers.cookie'] },
     bodyLimit: config.bodyLimitBytes,
@@ -75,5 +78,6 @@ export async function buildServer({ config, storage, clock, logger = false }: Bu
   authorizeRoutes(app, ctx);
   tokenRoutes(app, ctx);
   userinfoRoutes(app, ctx);
+  oidcRoutes(app, ctx);
   return app;
 }

@@ -9,8 +9,9 @@ import { createAccount } from './accounts/create-account.ts';
 import { registerClient, rotateClientSecret } from './clients/register-client.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
-import type { ServerContext } from './context.ts';
-import { ScopeRegistry } from './scopes/scope-registry.ts';
+import { createServerContext, type ServerContext } from './context.ts';
+import { loadKeyEncryption } from './keys/key-encryption.ts';
+import { rotateSigningKeys } from './keys/rotate-keys.ts';
 
 /** What a command needs from the process: its streams and environment, injectable for tests. */
 export interface CliIo {
@@ -59,7 +60,7 @@ function buildProgram(io: CliIo): Command {
     const cfg = config();
     const storage = await openStorage(cfg.databaseUrl);
     try {
-      return await work({ config: cfg, storage, clock: systemClock, scopes: new ScopeRegistry(cfg.scopes) });
+      return await work(createServerContext(cfg, storage, systemClock, () => loadKeyEncryption(cfg)));
     } finally {
       await storage.close();
     }
@@ -103,11 +104,14 @@ function buildProgram(io: CliIo): Command {
     .command('create')
     .description('register a client; prints its ID and, once only, its secret')
     .requiredOption('--name <name>', 'name shown to users on the consent page')
-    .requiredOption('--redirect-uri <uri>', 'authorized redirect URI (repeat for several)', collect, [])
+    .option('--redirect-uri <uri>', 'authorized redirect URI (repeat for several); required unless client_credentials only', collect, [])
     .option('--public', 'a public client (native or browser app): no secret, PKCE required')
     .option('--scope <scopes>', 'space-separated scopes the client may request (default "profile")')
     .option('--access-token-ttl <seconds>', 'access token lifetime for this client', wholeNumber)
     .option('--refresh-token-ttl <seconds>', 'refresh token lifetime for this client', wholeNumber)
+    .option('--grant-type <type>', 'authorization_code, refresh_token or client_credentials (repeat; default the first two)', collect)
+    .option('--access-token-format <format>', 'opaque (default) or jwt (RFC 9068)')
+    .option('--resource <uri>', 'a resource server (RFC 8707) the client may get tokens for (repeat)', collect, [])
     .option('--json', 'print JSON')
     .action((options: ClientCreateOptions) =>
       withContext(async (ctx) => {
@@ -119,6 +123,9 @@ function buildProgram(io: CliIo): Command {
             scopes: options.scope === undefined ? undefined : parseScope(options.scope),
             accessTokenTtlSeconds: options.accessTokenTtl,
             refreshTokenTtlSeconds: options.refreshTokenTtl,
+            grantTypes: options.grantType,
+            accessTokenFormat: options.accessTokenFormat as 'opaque' | 'jwt' | undefined,
+            resources: options.resource,
           },
           ctx,
         );
@@ -172,6 +179,39 @@ function buildProgram(io: CliIo): Command {
         if (options.json) return print(JSON.stringify({ client_id: id, client_secret: secret }, null, 2));
         print(`client_secret: ${secret}`);
         print('Store the secret now: it is shown only once.');
+      }),
+    );
+
+  const keys = program.command('keys').description('signing keys for ID tokens and JWT access tokens');
+  keys
+    .command('list')
+    .description('list signing keys and whether they sign or only verify')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) =>
+      withContext(async (ctx) => {
+        await ctx.keys.ensureActiveKeys();
+        const all = await ctx.keys.list();
+        const rows = all.map((key) => ({
+          kid: key.kid,
+          alg: key.alg,
+          state: key.state,
+          created_at: new Date(key.createdAt).toISOString(),
+          published_until: key.publishUntil === null ? null : new Date(key.publishUntil).toISOString(),
+        }));
+        if (options.json) return print(JSON.stringify(rows, null, 2));
+        for (const row of rows) {
+          print(`${row.kid}  ${row.alg}  ${row.state.padEnd(7)}  created ${row.created_at}${row.published_until === null ? '' : `  published until ${row.published_until}`}`);
+        }
+      }),
+    );
+  keys
+    .command('rotate')
+    .description('start signing with new keys; old ones stay published until their tokens expire')
+    .action(() =>
+      withContext(async (ctx) => {
+        const created = await rotateSigningKeys(ctx);
+        for (const key of created) print(`New ${key.alg} signing key ${key.kid} is active.`);
+        print('Previous keys stay published at /jwks until every token they signed has expired.');
       }),
     );
 
@@ -236,6 +276,9 @@ interface ClientCreateOptions {
   scope?: string;
   accessTokenTtl?: number;
   refreshTokenTtl?: number;
+  grantType?: string[];
+  accessTokenFormat?: string;
+  resource: string[];
   json?: boolean;
 }
 
@@ -247,8 +290,8 @@ interface UserCreateOptions {
   json?: boolean;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function wholeNumber(value: string): number {
@@ -264,6 +307,8 @@ async function findClientOrFail(id: string, ctx: ServerContext): Promise<ClientR
 
 function clientJson(client: ClientRecord) {
   return {
+    access_token_format: client.accessTokenFormat,
+    resources: client.resources,
     client_id: client.id,
     client_name: client.name,
     client_type: client.type,
@@ -284,6 +329,9 @@ function formatClient(client: ClientRecord): string {
     `type:          ${client.type}`,
     `redirect_uris: ${client.redirectUris.join(' ')}`,
     `scope:         ${formatScope(client.scopes)}`,
+    `grant_types:   ${client.grantTypes.join(' ')}`,
+    ...(client.resources.length === 0 ? [] : [`resources:     ${client.resources.join(' ')}`]),
+    ...(client.accessTokenFormat === 'opaque' ? [] : [`token_format:  ${client.accessTokenFormat}`]),
     ...(client.accessTokenTtlSeconds === null ? [] : [`access_ttl:    ${client.accessTokenTtlSeconds}s`]),
     ...(client.refreshTokenTtlSeconds === null ? [] : [`refresh_ttl:   ${client.refreshTokenTtlSeconds}s`]),
   ].join('\n');

@@ -1,7 +1,9 @@
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
-import type { ScopeRegistry } from './scopes/scope-registry.ts';
+import type { KeyEncryption } from './keys/key-encryption.ts';
+import { SigningKeys } from './keys/signing-keys.ts';
+import { ScopeRegistry } from './scopes/scope-registry.ts';
 
 /** What domain functions need from the outside world, passed explicitly. */
 export interface ServerContext {
@@ -9,4 +11,14 @@ export interface ServerContext {
   storage: Storage;
   clock: Clock;
   scopes: ScopeRegistry;
+  keys: SigningKeys;
+}
+
+export function createServerContext(
+  config: GatehouseConfig,
+  storage: Storage,
+  clock: Clock,
+  keyEncryption: KeyEncryption | (() => KeyEncryption),
+): ServerContext {
+  return { config, storage, clock, scopes: new ScopeRegistry(config.scopes), keys: new SigningKeys(storage, clock, keyEncryption) };
 }

@@ -3,6 +3,8 @@ import { systemClock } from '../shared/clock.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { buildServer } from './app.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
+import { loadKeyEncryption } from './keys/key-encryption.ts';
+import { SigningKeys } from './keys/signing-keys.ts';
 import { startExpiredCleanup } from './maintenance/expired-cleanup.ts';
 
 export interface RunningServer {
@@ -13,8 +15,11 @@ export interface RunningServer {
 
 /** Opens (and migrates) the database, listens, and sweeps expired rows until stopped. */
 export async function startServer(config: GatehouseConfig): Promise<RunningServer> {
+  const keyEncryption = loadKeyEncryption(config);
   const storage = await openStorage(config.databaseUrl);
-  const app = await buildServer({ config, storage, clock: systemClock, logger: { level: config.logLevel } });
+  // Signing keys exist before the first request, so /jwks never answers an empty set.
+  await new SigningKeys(storage, systemClock, keyEncryption).ensureActiveKeys();
+  const app = await buildServer({ config, storage, clock: systemClock, keyEncryption, logger: { level: config.logLevel } });
   const stopCleanup = startExpiredCleanup(storage, systemClock, {
     intervalMs: 60_000,
     batchSize: 500,

@@ -4,7 +4,7 @@
  * the table below, so no endpoint picks a status by hand.
  */
 
-/** Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 and RFC 7591 §3.2.2. */
+/** Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core, RFC 8707, RFC 7009 and RFC 7591. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -18,6 +18,16 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   | 'server_error'
   | 'temporarily_unavailable'
+  // OpenID Connect Core §3.1.2.6
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  // RFC 8707 §2
+  | 'invalid_target'
+  // RFC 7009 §2.2.1
+  | 'unsupported_token_type'
   // RFC 7591 §3.2.2, for client registration through the CLI and the admin API.
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
@@ -40,6 +50,13 @@ const statusByCode: Record<OAuthErrorCode, number> = {
   insufficient_scope: 403,
   server_error: 500,
   temporarily_unavailable: 503,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  invalid_target: 400,
+  unsupported_token_type: 400,
   invalid_redirect_uri: 400,
   invalid_client_metadata: 400,
   not_found: 404,

@@ -3,6 +3,7 @@ import { OAuthError } from '../shared/oauth-error.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import type {
+  AccessTokenFormat,
   AccessTokenRecord,
   AccountRecord,
   AuthorizationCodeRecord,
@@ -12,6 +13,8 @@ import type {
   GrantRecord,
   RefreshTokenRecord,
   SessionRecord,
+  SigningAlgorithm,
+  SigningKeyRecord,
   Storage,
 } from './storage.ts';
 
@@ -181,22 +184,7 @@ export class KyselyStorage implements Storage {
   // Authorization codes
 
   async insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
-    await this.#db
-      .insertInto('authorization_codes')
-      .values({
-        hash: code.hash,
-        family_id: code.familyId,
-        client_id: code.clientId,
-        account_id: code.accountId,
-        redirect_uri: code.redirectUri,
-        scopes: JSON.stringify(code.scopes),
-        code_challenge: code.codeChallenge,
-        auth_time: code.authTime,
-        expires_at: code.expiresAt,
-        consumed_at: code.consumedAt,
-        created_at: code.createdAt,
-      })
-      .execute();
+    await this.#db.insertInto('authorization_codes').values(codeToRow(code)).execute();
   }
 
   async consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
@@ -215,53 +203,25 @@ export class KyselyStorage implements Storage {
   // Tokens
 
   async insertAccessToken(token: AccessTokenRecord): Promise<void> {
-    await this.#db
-      .insertInto('access_tokens')
-      .values({
-        hash: token.hash,
-        family_id: token.familyId,
-        client_id: token.clientId,
-        account_id: token.accountId,
-        scopes: JSON.stringify(token.scopes),
-        expires_at: token.expiresAt,
-        revoked_at: token.revokedAt,
-        created_at: token.createdAt,
-      })
-      .execute();
+    await this.#db.insertInto('access_tokens').values(accessTokenToRow(token)).execute();
   }
 
   async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
     const row = await this.#db.selectFrom('access_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
-    return (
-      row && {
-        hash: row.hash,
-        familyId: row.family_id,
-        clientId: row.client_id,
-        accountId: row.account_id,
-        scopes: JSON.parse(row.scopes) as string[],
-        expiresAt: Number(row.expires_at),
-        revokedAt: nullableNumber(row.revoked_at),
-        createdAt: Number(row.created_at),
-      }
-    );
+    return row && accessTokenFromRow(row);
+  }
+
+  async revokeAccessToken(hash: string, now: number): Promise<void> {
+    await this.#db.updateTable('access_tokens').set({ revoked_at: now }).where('hash', '=', hash).where('revoked_at', 'is', null).execute();
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('refresh_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row && refreshTokenFromRow(row);
   }
 
   async insertRefreshToken(token: RefreshTokenRecord): Promise<void> {
-    await this.#db
-      .insertInto('refresh_tokens')
-      .values({
-        hash: token.hash,
-        family_id: token.familyId,
-        client_id: token.clientId,
-        account_id: token.accountId,
-        scopes: JSON.stringify(token.scopes),
-        auth_time: token.authTime,
-        expires_at: token.expiresAt,
-        rotated_at: token.rotatedAt,
-        revoked_at: token.revokedAt,
-        created_at: token.createdAt,
-      })
-      .execute();
+    await this.#db.insertInto('refresh_tokens').values(refreshTokenToRow(token)).execute();
   }
 
   async rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>> {
@@ -290,6 +250,47 @@ export class KyselyStorage implements Storage {
     }
   }
 
+  // Signing keys
+
+  async insertSigningKey(key: SigningKeyRecord): Promise<void> {
+    await this.#db
+      .insertInto('signing_keys')
+      .values({
+        kid: key.kid,
+        alg: key.alg,
+        public_jwk: JSON.stringify(key.publicJwk),
+        private_jwk_encrypted: key.privateJwkEncrypted,
+        state: key.state,
+        created_at: key.createdAt,
+        retired_at: key.retiredAt,
+        publish_until: key.publishUntil,
+      })
+      .execute();
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.#db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute();
+    return rows.map((row) => ({
+      kid: row.kid,
+      alg: row.alg as SigningAlgorithm,
+      publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
+      privateJwkEncrypted: row.private_jwk_encrypted,
+      state: row.state as SigningKeyRecord['state'],
+      createdAt: Number(row.created_at),
+      retiredAt: nullableNumber(row.retired_at),
+      publishUntil: nullableNumber(row.publish_until),
+    }));
+  }
+
+  async retireSigningKey(kid: string, now: number, publishUntil: number): Promise<void> {
+    await this.#db
+      .updateTable('signing_keys')
+      .set({ state: 'retired', retired_at: now, publish_until: publishUntil })
+      .where('kid', '=', kid)
+      .where('state', '=', 'active')
+      .execute();
+  }
+
   async deleteExpired(now: number, limit: number): Promise<number> {
     let deleted = 0;
     const tables = [
@@ -306,7 +307,9 @@ export class KyselyStorage implements Storage {
         .executeTakeFirst();
       deleted += Number(result.numDeletedRows);
     }
-    return deleted;
+    // Retired signing keys are unpublished once every token they signed has expired.
+    const keys = await this.#db.deleteFrom('signing_keys').where('state', '=', 'retired').where('publish_until', '<', now).executeTakeFirst();
+    return deleted + Number(keys.numDeletedRows);
   }
 }
 
@@ -321,6 +324,8 @@ function clientToRow(client: ClientRecord): Row<'clients'> {
     scopes: JSON.stringify(client.scopes),
     access_token_ttl_seconds: client.accessTokenTtlSeconds,
     refresh_token_ttl_seconds: client.refreshTokenTtlSeconds,
+    access_token_format: client.accessTokenFormat,
+    resources: JSON.stringify(client.resources),
     created_at: client.createdAt,
   };
 }
@@ -336,6 +341,8 @@ function clientFromRow(row: Row<'clients'>): ClientRecord {
     scopes: JSON.parse(row.scopes) as string[],
     accessTokenTtlSeconds: nullableNumber(row.access_token_ttl_seconds),
     refreshTokenTtlSeconds: nullableNumber(row.refresh_token_ttl_seconds),
+    accessTokenFormat: row.access_token_format as AccessTokenFormat,
+    resources: JSON.parse(row.resources) as string[],
     createdAt: Number(row.created_at),
   };
 }
@@ -364,6 +371,24 @@ function accountFromRow(row: Row<'accounts'>): AccountRecord {
   };
 }
 
+function codeToRow(code: AuthorizationCodeRecord): Row<'authorization_codes'> {
+  return {
+    hash: code.hash,
+    family_id: code.familyId,
+    client_id: code.clientId,
+    account_id: code.accountId,
+    redirect_uri: code.redirectUri,
+    scopes: JSON.stringify(code.scopes),
+    code_challenge: code.codeChallenge,
+    nonce: code.nonce,
+    resources: nullableJson(code.resources),
+    auth_time: code.authTime,
+    expires_at: code.expiresAt,
+    consumed_at: code.consumedAt,
+    created_at: code.createdAt,
+  };
+}
+
 function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeRecord {
   return {
     hash: row.hash,
@@ -373,10 +398,56 @@ function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeRecord {
     redirectUri: row.redirect_uri,
     scopes: JSON.parse(row.scopes) as string[],
     codeChallenge: row.code_challenge,
+    nonce: row.nonce,
+    resources: parseNullableJson(row.resources),
     authTime: Number(row.auth_time),
     expiresAt: Number(row.expires_at),
     consumedAt: nullableNumber(row.consumed_at),
     createdAt: Number(row.created_at),
+  };
+}
+
+function accessTokenToRow(token: AccessTokenRecord): Row<'access_tokens'> {
+  return {
+    hash: token.hash,
+    family_id: token.familyId,
+    client_id: token.clientId,
+    account_id: token.accountId,
+    scopes: JSON.stringify(token.scopes),
+    audience: nullableJson(token.audience),
+    expires_at: token.expiresAt,
+    revoked_at: token.revokedAt,
+    created_at: token.createdAt,
+  };
+}
+
+function accessTokenFromRow(row: Row<'access_tokens'>): AccessTokenRecord {
+  return {
+    hash: row.hash,
+    familyId: row.family_id,
+    clientId: row.client_id,
+    accountId: row.account_id,
+    scopes: JSON.parse(row.scopes) as string[],
+    audience: parseNullableJson(row.audience),
+    expiresAt: Number(row.expires_at),
+    revokedAt: nullableNumber(row.revoked_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function refreshTokenToRow(token: RefreshTokenRecord): Row<'refresh_tokens'> {
+  return {
+    hash: token.hash,
+    family_id: token.familyId,
+    client_id: token.clientId,
+    account_id: token.accountId,
+    scopes: JSON.stringify(token.scopes),
+    auth_time: token.authTime,
+    expires_at: token.expiresAt,
+    rotated_at: token.rotatedAt,
+    revoked_at: token.revokedAt,
+    resources: nullableJson(token.resources),
+    created_at: token.createdAt,
   };
 }
 
@@ -391,8 +462,17 @@ function refreshTokenFromRow(row: Row<'refresh_tokens'>): RefreshTokenRecord {
     expiresAt: Number(row.expires_at),
     rotatedAt: nullableNumber(row.rotated_at),
     revokedAt: nullableNumber(row.revoked_at),
+    resources: parseNullableJson(row.resources),
     createdAt: Number(row.created_at),
   };
+}
+
+function nullableJson(value: string[] | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+function parseNullableJson(value: string | null): string[] | null {
+  return value === null ? null : (JSON.parse(value) as string[]);
 }
 
 // PostgreSQL returns bigint columns as strings; SQLite returns numbers. Both become numbers.

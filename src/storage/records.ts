@@ -18,8 +18,14 @@ export interface ClientRecord {
   /** Per-client override of the server's access token lifetime; null uses the default. */
   accessTokenTtlSeconds: number | null;
   refreshTokenTtlSeconds: number | null;
+  /** Opaque (the default) or RFC 9068 JWT access tokens. */
+  accessTokenFormat: AccessTokenFormat;
+  /** Resource indicators (RFC 8707) the client may ask tokens for; they become the `aud`. */
+  resources: string[];
   createdAt: number;
 }
+
+export type AccessTokenFormat = 'opaque' | 'jwt';
 
 export interface AccountRecord {
   /** The stable subject identifier (`sub`). */
@@ -60,6 +66,10 @@ export interface AuthorizationCodeRecord {
   scopes: string[];
   /** S256 code challenge (RFC 7636 §4.2); null when the request carried none. */
   codeChallenge: string | null;
+  /** OpenID Connect nonce, echoed in the ID token. */
+  nonce: string | null;
+  /** RFC 8707 resources the authorization request named; null when it named none. */
+  resources: string[] | null;
   authTime: number;
   expiresAt: number;
   consumedAt: number | null;
@@ -72,6 +82,8 @@ export interface AccessTokenRecord {
   clientId: string;
   accountId: string | null;
   scopes: string[];
+  /** The resources the token is for (`aud`); null means no audience restriction. */
+  audience: string[] | null;
   expiresAt: number;
   revokedAt: number | null;
   createdAt: number;
@@ -89,7 +101,25 @@ export interface RefreshTokenRecord {
   /** Set when the token was exchanged for its successor. */
   rotatedAt: number | null;
   revokedAt: number | null;
+  /** The resources granted with the code; a refresh may ask for fewer (RFC 8707 §2.2). */
+  resources: string[] | null;
   createdAt: number;
+}
+
+export type SigningAlgorithm = 'RS256' | 'ES256';
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: SigningAlgorithm;
+  /** The public JWK, as published at /jwks. */
+  publicJwk: Record<string, unknown>;
+  /** The private JWK encrypted with the configured key-encryption key (never stored in clear). */
+  privateJwkEncrypted: string;
+  /** `active` signs new tokens; `retired` only verifies until `publishUntil`. */
+  state: 'active' | 'retired';
+  createdAt: number;
+  retiredAt: number | null;
+  publishUntil: number | null;
 }
 
 /** Outcome of consuming a single-use artefact (a code, or a refresh token on rotation). */

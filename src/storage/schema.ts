@@ -10,6 +10,7 @@ export interface Database {
   authorization_codes: AuthorizationCodesTable;
   access_tokens: AccessTokensTable;
   refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
 }
 
 export interface ClientsTable {
@@ -22,6 +23,8 @@ export interface ClientsTable {
   scopes: string;
   access_token_ttl_seconds: number | null;
   refresh_token_ttl_seconds: number | null;
+  access_token_format: string;
+  resources: string;
   created_at: number;
 }
 
@@ -59,6 +62,8 @@ export interface AuthorizationCodesTable {
   redirect_uri: string;
   scopes: string;
   code_challenge: string | null;
+  nonce: string | null;
+  resources: string | null;
   auth_time: number;
   expires_at: number;
   consumed_at: number | null;
@@ -71,6 +76,7 @@ export interface AccessTokensTable {
   client_id: string;
   account_id: string | null;
   scopes: string;
+  audience: string | null;
   expires_at: number;
   revoked_at: number | null;
   created_at: number;
@@ -86,5 +92,17 @@ export interface RefreshTokensTable {
   expires_at: number;
   rotated_at: number | null;
   revoked_at: number | null;
+  resources: string | null;
   created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_encrypted: string;
+  state: string;
+  created_at: number;
+  retired_at: number | null;
+  publish_until: number | null;
 }

@@ -7,6 +7,7 @@ import type {
   GrantRecord,
   RefreshTokenRecord,
   SessionRecord,
+  SigningKeyRecord,
 } from './records.ts';
 
 export type * from './records.ts';
@@ -53,13 +54,25 @@ export interface Storage {
   insertAccessToken(token: AccessTokenRecord): Promise<void>;
   findAccessToken(hash: string): Promise<AccessTokenRecord | undefined>;
 
+  revokeAccessToken(hash: string, now: number): Promise<void>;
+
   insertRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
   /** Marks a live refresh token rotated with one conditional update; as `consumeAuthorizationCode`. */
   rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>>;
 
   /** Revokes every access and refresh token of a family. */
   revokeFamily(familyId: string, now: number): Promise<void>;
 
-  /** Deletes up to `limit` expired codes, tokens and sessions; returns how many rows went. */
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /** Every stored key, active and retired, oldest first. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Moves an active key to `retired`, to stay published until `publishUntil`. */
+  retireSigningKey(kid: string, now: number, publishUntil: number): Promise<void>;
+
+  /**
+   * Deletes up to `limit` expired codes, tokens and sessions per table, and retired signing keys
+   * past their publication; returns how many rows went.
+   */
   deleteExpired(now: number, limit: number): Promise<number>;
 }

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
-import type { ServerContext } from '../../src/server/context.ts';
-import { ScopeRegistry } from '../../src/server/scopes/scope-registry.ts';
+import { createServerContext, type ServerContext } from '../../src/server/context.ts';
+import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
@@ -56,9 +56,18 @@ interface CliResult {
   stderr: string;
 }
 
+const keyEncryptionKey = randomBytes(32).toString('base64url');
+
 /** The environment of every `gatehouse` child: one database, no logs, no test-runner context. */
 function cliEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'silent',
+    // A key of its own, so no development key file is written into the checkout.
+    GATEHOUSE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+    ...extra,
+  };
   delete env.NODE_TEST_CONTEXT;
   return env;
 }
@@ -226,12 +235,7 @@ async function setUpInProcess(t: TestContext): Promise<Setup> {
   t.after(() => server.close());
   const storage = await openStorage(server.databaseUrl);
   try {
-    const ctx: ServerContext = {
-      config: server.config,
-      storage,
-      clock: systemClock,
-      scopes: new ScopeRegistry(server.config.scopes),
-    };
+    const ctx: ServerContext = createServerContext(server.config, storage, systemClock, new KeyEncryption(Buffer.from(server.config.keyEncryptionKey, 'base64url')));
     const { client, clientSecret } = await registerClient(
       { name: 'Mine', redirectUris: [callback.uri], scopes: ['profile', 'email'] },
       ctx,

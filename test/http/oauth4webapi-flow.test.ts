@@ -8,8 +8,8 @@ import { test, type TestContext } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient, type ClientRegistration } from '../../src/server/clients/register-client.ts';
-import type { ServerContext } from '../../src/server/context.ts';
-import { ScopeRegistry } from '../../src/server/scopes/scope-registry.ts';
+import { createServerContext, type ServerContext } from '../../src/server/context.ts';
+import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { startListeningServer, type ListeningServer } from '../support/listening-server.ts';
@@ -37,7 +37,7 @@ async function setUp(t: TestContext): Promise<Setup> {
   const server = await startListeningServer();
   t.after(() => server.close());
   const storage = await openStorage(server.databaseUrl);
-  const ctx: ServerContext = { config: server.config, storage, clock: systemClock, scopes: new ScopeRegistry(server.config.scopes) };
+  const ctx: ServerContext = createServerContext(server.config, storage, systemClock, new KeyEncryption(Buffer.from(server.config.keyEncryptionKey, 'base64url')));
   try {
     const scopes = ['profile', 'email', 'calendar.read', 'offline_access'];
     const register = (input: ClientRegistration) => registerClient(input, ctx);

@@ -46,6 +46,8 @@ function client(id: string): ClientRecord {
     scopes: ['profile', 'email'],
     accessTokenTtlSeconds: 600,
     refreshTokenTtlSeconds: null,
+    accessTokenFormat: 'opaque',
+    resources: ['https://api.example/calendar'],
     createdAt: t0,
   };
 }
@@ -55,7 +57,7 @@ function account(id: string, username = id) {
 }
 
 function accessToken(hash: string, familyId: string, expiresAt = t0 + 3600_000): AccessTokenRecord {
-  return { hash, familyId, clientId: 'c1', accountId: 'a1', scopes: ['profile'], expiresAt, revokedAt: null, createdAt: t0 };
+  return { hash, familyId, clientId: 'c1', accountId: 'a1', scopes: ['profile'], audience: ['https://api.example/calendar'], expiresAt, revokedAt: null, createdAt: t0 };
 }
 
 function refreshToken(hash: string, familyId: string, expiresAt = t0 + 86_400_000): RefreshTokenRecord {
@@ -69,6 +71,7 @@ function refreshToken(hash: string, familyId: string, expiresAt = t0 + 86_400_00
     expiresAt,
     rotatedAt: null,
     revokedAt: null,
+    resources: null,
     createdAt: t0,
   };
 }
@@ -82,6 +85,8 @@ function code(hash: string, expiresAt = t0 + 60_000) {
     redirectUri: 'https://a.example/cb',
     scopes: ['profile'],
     codeChallenge: null,
+    nonce: 'n-0S6_WzA2Mj',
+    resources: ['https://api.example/calendar'],
     authTime: t0,
     expiresAt,
     consumedAt: null,

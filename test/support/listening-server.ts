@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { defaultConfig, type GatehouseConfig } from '../../src/server/config/defaults.ts';
 import { finishConfig } from '../../src/server/config/load.ts';
 import { startServer, type RunningServer } from '../../src/server/main.ts';
+import { randomBytes } from 'node:crypto';
+import { systemClock } from '../../src/shared/clock.ts';
+import { createServerContext, type ServerContext } from '../../src/server/context.ts';
+import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
+import { openStorage } from '../../src/storage/open-storage.ts';
 
 /** A free TCP port on 127.0.0.1, found by binding port 0 and letting go of it. */
 export function freePort(): Promise<number> {
@@ -26,6 +31,8 @@ export interface ListeningServer {
   url: string;
   /** The temporary folder holding the database; `DATABASE_URL` for CLI runs against the same data. */
   databaseUrl: string;
+  /** A context on the same database and keys, for setting up clients and users in-process. */
+  openContext(): Promise<{ ctx: ServerContext; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -44,6 +51,7 @@ export async function startListeningServer(overrides: Partial<GatehouseConfig> =
     issuer: `http://127.0.0.1:${port}`,
     databaseUrl,
     logLevel: 'silent',
+    keyEncryptionKey: randomBytes(32).toString('base64url'),
     scopes: { 'calendar.read': { description: 'Read your calendar events' } },
     ...overrides,
   });
@@ -53,6 +61,11 @@ export async function startListeningServer(overrides: Partial<GatehouseConfig> =
     config,
     url: config.issuer,
     databaseUrl,
+    async openContext() {
+      const storage = await openStorage(databaseUrl);
+      const ctx = createServerContext(config, storage, systemClock, new KeyEncryption(Buffer.from(config.keyEncryptionKey, 'base64url')));
+      return { ctx, close: () => storage.close() };
+    },
     async close() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -8,8 +8,9 @@ import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient, type ClientRegistration } from '../../src/server/clients/register-client.ts';
 import { defaultConfig, type GatehouseConfig } from '../../src/server/config/defaults.ts';
 import { finishConfig } from '../../src/server/config/load.ts';
-import type { ServerContext } from '../../src/server/context.ts';
-import { ScopeRegistry } from '../../src/server/scopes/scope-registry.ts';
+import { createServerContext, type ServerContext } from '../../src/server/context.ts';
+import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
+import { randomBytes } from 'node:crypto';
 import { s256Challenge } from '../../src/server/authorize/pkce.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import type { KyselyStorage } from '../../src/storage/kysely-storage.ts';
@@ -45,8 +46,9 @@ export async function buildTestServer(overrides: Partial<GatehouseConfig> = {}):
   });
   const storage = await openStorage(config.databaseUrl);
   const clock = new ManualClock(Date.UTC(2026, 10, 27, 12));
-  const app = await buildServer({ config, storage, clock });
-  const ctx: ServerContext = { config, storage, clock, scopes: new ScopeRegistry(config.scopes) };
+  const keyEncryption = new KeyEncryption(randomBytes(32));
+  const app = await buildServer({ config, storage, clock, keyEncryption });
+  const ctx = createServerContext(config, storage, clock, keyEncryption);
   return {
     app,
     clock,

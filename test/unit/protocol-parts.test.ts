@@ -38,6 +38,8 @@ function client(type: ClientType, redirectUris: string[]): ClientRecord {
     scopes: ['profile'],
     accessTokenTtlSeconds: null,
     refreshTokenTtlSeconds: null,
+    accessTokenFormat: 'opaque',
+    resources: [],
     createdAt: 0,
   };
 }

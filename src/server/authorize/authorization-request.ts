@@ -3,6 +3,7 @@ import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import { matchRedirectUri } from '../clients/redirect-uri.ts';
 import type { ServerContext } from '../context.ts';
+import { narrowResources, parseResources } from '../resources/resource-indicators.ts';
 import { checkCodeChallenge } from './pkce.ts';
 
 /** The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3), as strings. */
@@ -14,7 +15,19 @@ export interface AuthorizationParameters {
   state?: string | undefined;
   codeChallenge?: string | undefined;
   codeChallengeMethod?: string | undefined;
+  // OpenID Connect Core §3.1.2.1
+  nonce?: string | undefined;
+  prompt?: string | undefined;
+  maxAge?: string | undefined;
+  responseMode?: string | undefined;
+  claims?: string | undefined;
+  request?: string | undefined;
+  requestUri?: string | undefined;
+  /** RFC 8707 §2.1 (may repeat). */
+  resources?: string[] | undefined;
 }
+
+export type Prompt = 'none' | 'login' | 'consent' | 'select_account';
 
 /** Where errors about a request may be sent once the client and redirect URI are trusted. */
 export interface TrustedRedirect {
@@ -26,6 +39,11 @@ export interface TrustedRedirect {
 export interface AuthorizationRequest extends TrustedRedirect {
   scopes: string[];
   codeChallenge: string | undefined;
+  nonce: string | undefined;
+  prompt: Set<Prompt>;
+  /** Seconds; the user must have logged in this recently (Core §3.1.2.1). */
+  maxAge: number | undefined;
+  resources: string[] | undefined;
 }
 
 /** Thrown for a request whose client or redirect URI cannot be trusted: shown as a page, never redirected. */
@@ -72,13 +90,62 @@ export function validateAuthorizationRequest(
   if (!client.grantTypes.includes('authorization_code')) {
     throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');
   }
+  // Core §6: request objects are not supported, and saying so beats silently ignoring them.
+  if (params.request !== undefined) throw new OAuthError('request_not_supported', 'the "request" parameter (request objects) is not supported');
+  if (params.requestUri !== undefined) throw new OAuthError('request_uri_not_supported', 'the "request_uri" parameter is not supported');
+  if (params.responseMode !== undefined && params.responseMode !== 'query') {
+    throw new OAuthError('invalid_request', `"response_mode" must be "query" for response_type=code (got "${params.responseMode}")`);
+  }
   const scopes = resolveScopes(params.scope, client, ctx);
   const codeChallenge = checkCodeChallenge(params.codeChallenge, params.codeChallengeMethod);
   // RFC 9700 §2.1.1 and OAuth 2.1: public clients cannot authenticate, so PKCE is what binds the code to them.
   if (client.type === 'public' && codeChallenge === undefined) {
     throw new OAuthError('invalid_request', '"code_challenge" is required for public clients (PKCE, RFC 7636)');
   }
-  return { ...trusted, scopes, codeChallenge };
+  if (params.claims !== undefined) checkClaimsParameter(params.claims);
+  const resources = parseResources(params.resources);
+  narrowResources(resources, client.resources, null);
+  return {
+    ...trusted,
+    scopes,
+    codeChallenge,
+    nonce: params.nonce,
+    prompt: parsePrompt(params.prompt),
+    maxAge: parseMaxAge(params.maxAge),
+    resources,
+  };
+}
+
+const prompts: readonly Prompt[] = ['none', 'login', 'consent', 'select_account'];
+
+/** Core §3.1.2.1: space-separated; `none` must stand alone. */
+function parsePrompt(value: string | undefined): Set<Prompt> {
+  if (value === undefined) return new Set();
+  const values = value.split(' ').filter((part) => part !== '');
+  const unknown = values.find((part) => !prompts.includes(part as Prompt));
+  if (unknown !== undefined) throw new OAuthError('invalid_request', `"prompt" value "${unknown}" is not one of ${prompts.join(', ')}`);
+  const set = new Set(values as Prompt[]);
+  if (set.has('none') && set.size > 1) throw new OAuthError('invalid_request', '"prompt=none" cannot be combined with other values');
+  return set;
+}
+
+function parseMaxAge(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(value)) throw new OAuthError('invalid_request', '"max_age" must be a whole number of seconds');
+  return Number(value);
+}
+
+/** Core §5.5: `claims` is a JSON object; the claims it names are released only as scopes allow. */
+function checkClaimsParameter(value: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new OAuthError('invalid_request', '"claims" must be a JSON object (OpenID Connect Core §5.5)');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new OAuthError('invalid_request', '"claims" must be a JSON object (OpenID Connect Core §5.5)');
+  }
 }
 
 /** RFC 6749 §3.3: no scope means the client's registered default; more than registered is refused. */

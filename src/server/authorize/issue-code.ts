@@ -23,6 +23,8 @@ export async function issueAuthorizationCode(
     redirectUri: request.redirectUri,
     scopes: request.scopes,
     codeChallenge: request.codeChallenge ?? null,
+    nonce: request.nonce ?? null,
+    resources: request.resources ?? null,
     authTime,
     expiresAt: secondsFromNow(ctx.clock, ctx.config.authorizationCodeTtlSeconds),
     consumedAt: null,

@@ -15,6 +15,14 @@ import {
 } from './authorization-request.ts';
 import { errorRedirect, successRedirect } from './authorization-response.ts';
 import { issueAuthorizationCode } from './issue-code.ts';
+import { verifyIdTokenHint } from '../oidc/id-token-hint.ts';
+
+/**
+ * `prompt=login` must make the user log in again (Core §3.1.2.1). The request travels through
+ * the login form as parameters, so the login step replaces `prompt=login` with this marker: the
+ * time after which the user must have logged in. A client that sets it itself gains nothing.
+ */
+const loginAfterParameter = 'gatehouse_login_after';
 
 /** The parameters of RFC 6749 §4.1.1 and RFC 7636 §4.3 that an authorization request carries. */
 const authorizationParameterNames = [
@@ -25,6 +33,21 @@ const authorizationParameterNames = [
   'state',
   'code_challenge',
   'code_challenge_method',
+  // OpenID Connect Core §3.1.2.1 and RFC 8707
+  'nonce',
+  'prompt',
+  'max_age',
+  'response_mode',
+  'id_token_hint',
+  'login_hint',
+  'ui_locales',
+  'display',
+  'acr_values',
+  'claims',
+  'request',
+  'request_uri',
+  'resource',
+  loginAfterParameter,
 ] as const;
 
 export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -55,14 +78,16 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
     try {
       const authorization = validate(trusted, params);
       const active = await findActiveSession(readSessionCookie(request), ctx);
-      if (active === undefined) {
-        const returnTo = `/authorize?${serializeParams(pick(params))}`;
-        return reply.redirect(`/login?${new URLSearchParams({ return_to: returnTo })}`, status);
+      if (await needsLogin(authorization, active, params)) {
+        if (authorization.prompt.has('none')) throw new OAuthError('login_required', 'the user is not logged in (prompt=none)');
+        return reply.redirect(loginRedirect(params, ctx.clock.now()), status);
       }
-      const { account } = active;
-      if (await hasConsent(account.id, authorization.client.id, authorization.scopes, ctx)) {
-        return await redirectWithCode(authorization, active, reply, status);
+      const { account } = active!;
+      const remembered = await hasConsent(account.id, authorization.client.id, authorization.scopes, ctx);
+      if (remembered && !authorization.prompt.has('consent')) {
+        return await redirectWithCode(authorization, active!, reply, status);
       }
+      if (authorization.prompt.has('none')) throw new OAuthError('consent_required', 'the user has not consented to these scopes (prompt=none)');
       const granted = await grantedScopes(account.id, authorization.client.id, ctx);
       return reply.type('text/html; charset=utf-8').send(
         consentPage({
@@ -74,12 +99,28 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
             description: ctx.scopes.describe(name),
             alreadyGranted: granted.includes(name),
           })),
-          hiddenParams: [...pick(params)].map(([name, values]) => [name, values[0]!]),
+          hiddenParams: [...pick(params)].flatMap(([name, values]) => values.map((value): [string, string] => [name, value])),
         }),
       );
     } catch (error) {
       return redirectWithError(trusted, error, reply, status);
     }
+  }
+
+  /**
+   * Whether the user must (re-)authenticate first: no session; `prompt=login` not yet honoured;
+   * a session older than `max_age`; or a session of another user than `id_token_hint` names.
+   */
+  async function needsLogin(authorization: AuthorizationRequest, active: ActiveSession | undefined, params: Params): Promise<boolean> {
+    const hint = optionalParam(params, 'id_token_hint', 8192);
+    const hintedSub = hint === undefined ? undefined : await verifyIdTokenHint(hint, authorization.client.id, ctx);
+    if (active === undefined) return true;
+    const { authTime } = active.session;
+    if (authorization.prompt.has('login')) return true;
+    const loginAfter = Number(optionalParam(params, loginAfterParameter, 20) ?? 0);
+    if (authTime < loginAfter) return true;
+    if (authorization.maxAge !== undefined && authTime + authorization.maxAge * 1000 < ctx.clock.now()) return true;
+    return hintedSub !== undefined && hintedSub !== active.account.id;
   }
 
   /** Errors before the client and redirect URI are trusted propagate to the page error handler. */
@@ -98,6 +139,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
   function validate(trusted: TrustedRedirect, params: Params): AuthorizationRequest {
     const max = ctx.config.maxParameterLength;
     optionalParam(params, 'state', max);
+    for (const name of ['login_hint', 'ui_locales', 'display', 'acr_values']) optionalParam(params, name, max);
     return validateAuthorizationRequest(
       trusted,
       {
@@ -105,6 +147,14 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
         scope: optionalParam(params, 'scope', max),
         codeChallenge: optionalParam(params, 'code_challenge', 128),
         codeChallengeMethod: optionalParam(params, 'code_challenge_method', 16),
+        nonce: optionalParam(params, 'nonce', 512),
+        prompt: optionalParam(params, 'prompt', 100),
+        maxAge: optionalParam(params, 'max_age', 20),
+        responseMode: optionalParam(params, 'response_mode', 32),
+        claims: optionalParam(params, 'claims', max),
+        request: optionalParam(params, 'request', max),
+        requestUri: optionalParam(params, 'request_uri', max),
+        resources: params.get('resource')?.filter((value) => value !== ''),
       },
       ctx,
     );
@@ -125,6 +175,25 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
     if (!isOAuthError(error) || error.code === 'server_error') throw error;
     return reply.redirect(errorRedirect(trusted, error, ctx.config.issuer), status);
   }
+}
+
+/**
+ * Where to send a browser that must log in: the login form, returning to this same request
+ * afterwards, with `prompt=login` replaced by the time the new login must come after.
+ */
+function loginRedirect(params: Params, now: number): string {
+  const returnParams = pick(params);
+  const prompt = params.get('prompt')?.[0]?.split(' ').filter((value) => value !== '') ?? [];
+  if (prompt.includes('login')) {
+    const rest = prompt.filter((value) => value !== 'login');
+    if (rest.length > 0) returnParams.set('prompt', [rest.join(' ')]);
+    else returnParams.delete('prompt');
+    returnParams.set(loginAfterParameter, [String(now)]);
+  }
+  const query = new URLSearchParams({ return_to: `/authorize?${serializeParams(returnParams)}` });
+  const loginHint = params.get('login_hint')?.[0];
+  if (loginHint !== undefined && loginHint !== '') query.set('login_hint', loginHint);
+  return `/login?${query}`;
 }
 
 /** Only the authorization parameters travel through login and consent; anything else is dropped. */

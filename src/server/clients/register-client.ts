@@ -1,5 +1,5 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
-import type { ClientRecord, ClientType } from '../../storage/storage.ts';
+import type { AccessTokenFormat, ClientRecord, ClientType } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { generateIdentifier, generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
 import { validateRedirectUriForRegistration } from './redirect-uri.ts';
@@ -13,6 +13,12 @@ export interface ClientRegistration {
   scopes?: string[];
   accessTokenTtlSeconds?: number | null;
   refreshTokenTtlSeconds?: number | null;
+  /** Default `authorization_code` + `refresh_token`. */
+  grantTypes?: string[];
+  /** Default `opaque`; `jwt` issues RFC 9068 access tokens. */
+  accessTokenFormat?: AccessTokenFormat;
+  /** Resource indicators (RFC 8707) the client may ask tokens for. */
+  resources?: string[];
 }
 
 /** The client as stored, and its secret, which exists only in this value and is never shown again. */
@@ -21,15 +27,18 @@ export interface RegisteredClient {
   clientSecret: string | null;
 }
 
-/** Grant types this server implements for clients registered here. */
-const supportedGrantTypes = ['authorization_code', 'refresh_token'];
+/** Grant types this server implements. */
+export const supportedGrantTypes = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+const defaultGrantTypes = ['authorization_code', 'refresh_token'];
 
 const maxLifetimeSeconds = 10 * 365 * 24 * 3600;
 
 export async function registerClient(input: ClientRegistration, ctx: ServerContext): Promise<RegisteredClient> {
   const type = input.type ?? 'confidential';
   const name = checkName(input.name);
-  const redirectUris = checkRedirectUris(input.redirectUris, type);
+  const grantTypes = checkGrantTypes(input.grantTypes ?? defaultGrantTypes, type);
+  // Only the authorization code grant redirects; a machine-only client needs no redirect URI.
+  const redirectUris = grantTypes.includes('authorization_code') || input.redirectUris.length > 0 ? checkRedirectUris(input.redirectUris, type) : [];
   const scopes = input.scopes ?? ['profile'];
   ctx.scopes.requireKnown(scopes, 'scope');
   const clientSecret = type === 'confidential' ? generateSecret() : null;
@@ -39,10 +48,12 @@ export async function registerClient(input: ClientRegistration, ctx: ServerConte
     name,
     type,
     redirectUris,
-    grantTypes: supportedGrantTypes,
+    grantTypes,
     scopes: [...new Set(scopes)],
     accessTokenTtlSeconds: checkLifetime(input.accessTokenTtlSeconds, 'access token lifetime'),
     refreshTokenTtlSeconds: checkLifetime(input.refreshTokenTtlSeconds, 'refresh token lifetime'),
+    accessTokenFormat: checkFormat(input.accessTokenFormat ?? 'opaque'),
+    resources: checkResources(input.resources ?? []),
     createdAt: ctx.clock.now(),
   };
   await ctx.storage.insertClient(client);
@@ -59,6 +70,33 @@ export async function rotateClientSecret(clientId: string, ctx: ServerContext): 
   const clientSecret = generateSecret();
   await ctx.storage.updateClientSecret(clientId, hashSecret(clientSecret));
   return clientSecret;
+}
+
+function checkGrantTypes(grantTypes: string[], type: ClientType): string[] {
+  for (const grantType of grantTypes) {
+    if (!(supportedGrantTypes as readonly string[]).includes(grantType)) {
+      throw new OAuthError('invalid_client_metadata', `grant type "${grantType}" is not supported; use ${supportedGrantTypes.join(', ')}`);
+    }
+  }
+  if (grantTypes.length === 0) throw new OAuthError('invalid_client_metadata', 'at least one grant type is required');
+  if (type === 'public' && grantTypes.includes('client_credentials')) {
+    throw new OAuthError('invalid_client_metadata', 'a public client cannot use client_credentials: it has no secret to authenticate with');
+  }
+  return [...new Set(grantTypes)];
+}
+
+function checkFormat(format: string): AccessTokenFormat {
+  if (format !== 'opaque' && format !== 'jwt') throw new OAuthError('invalid_client_metadata', 'access token format must be "opaque" or "jwt"');
+  return format;
+}
+
+function checkResources(resources: string[]): string[] {
+  for (const resource of resources) {
+    if (!URL.canParse(resource) || resource.includes('#')) {
+      throw new OAuthError('invalid_client_metadata', `resource "${resource}" must be an absolute URI without a fragment (RFC 8707 §2)`);
+    }
+  }
+  return [...new Set(resources)];
 }
 
 function checkName(name: string): string {

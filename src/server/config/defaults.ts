@@ -9,6 +9,12 @@ export interface ScopeDefinition {
   description: string;
 }
 
+/** How access tokens for one resource server are issued (RFC 8707 resource indicators). */
+export interface ResourceDefinition {
+  /** `jwt` issues RFC 9068 JWT access tokens the resource server can verify locally. */
+  accessTokenFormat: 'opaque' | 'jwt';
+}
+
 export interface GatehouseConfig {
   port: number;
   host: string;
@@ -18,7 +24,13 @@ export interface GatehouseConfig {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   sessionTtlSeconds: number;
+  idTokenTtlSeconds: number;
   scopes: Record<string, ScopeDefinition>;
+  resources: Record<string, ResourceDefinition>;
+  accessTokenSigningAlg: 'ES256' | 'RS256';
+  production: boolean;
+  keyEncryptionKey: string;
+  keyEncryptionKeyFile: string;
   bodyLimitBytes: number;
   maxParameterLength: number;
   logLevel: string;
@@ -79,10 +91,42 @@ export const optionDocs: OptionDocs = {
     unit: 'seconds',
     doc: 'How long a browser login session lasts before the user must log in again.',
   },
+  idTokenTtlSeconds: {
+    default: 3600,
+    unit: 'seconds',
+    doc: 'Lifetime of an ID token. It is consumed once, right after the code exchange (OpenID Connect Core §3.1.3.7), so it need not outlive the access token.',
+  },
   scopes: {
     default: {},
     unit: 'map of scope → { description }',
     doc: 'Scopes in addition to the built-in `profile`, `email` and `offline_access`, each with the sentence the consent page shows, e.g. `{"calendar.read": {"description": "Read your calendar events"}}`. Scope names follow RFC 6749 §3.3.',
+  },
+  resources: {
+    default: {},
+    unit: 'map of resource URI → { accessTokenFormat }',
+    doc: 'Resource servers (RFC 8707), e.g. `{"https://api.example.com/calendar": {"accessTokenFormat": "jwt"}}`. A token requested for a resource with `jwt` is an RFC 9068 JWT the API can verify with /jwks alone; otherwise tokens are opaque and checked by introspection. A client may only ask for resources it was registered for.',
+  },
+  accessTokenSigningAlg: {
+    default: 'ES256',
+    unit: 'JWS algorithm',
+    doc: 'Algorithm of JWT access tokens: `ES256` (small and fast to sign) or `RS256` (for verifiers that know nothing else). ID tokens always use RS256, the algorithm every OpenID Connect client must support (Core §15.1).',
+  },
+  production: {
+    default: false,
+    env: 'GATEHOUSE_PRODUCTION',
+    unit: 'boolean',
+    doc: 'Production mode: refuses to start without `keyEncryptionKey` instead of generating a development key. Set `GATEHOUSE_PRODUCTION=1` (or `NODE_ENV=production`).',
+  },
+  keyEncryptionKey: {
+    default: '',
+    env: 'GATEHOUSE_KEY_ENCRYPTION_KEY',
+    unit: '32 bytes, base64url',
+    doc: 'Key that encrypts signing private keys at rest (AES-256-GCM). Generate one with `openssl rand -base64 32`. Empty outside production means a development key is generated once and kept in `keyEncryptionKeyFile`.',
+  },
+  keyEncryptionKeyFile: {
+    default: '.gatehouse/key-encryption.key',
+    unit: 'path',
+    doc: 'Where the development key-encryption key is kept (mode 0600) when `keyEncryptionKey` is empty and not in production. Never used in production.',
   },
   bodyLimitBytes: {
     default: 64 * 1024,

@@ -29,6 +29,7 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     'accessTokenTtlSeconds',
     'refreshTokenTtlSeconds',
     'sessionTtlSeconds',
+    'idTokenTtlSeconds',
     'bodyLimitBytes',
     'maxParameterLength',
   ] as const) {
@@ -39,6 +40,19 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     throw new ConfigError(`"databaseUrl" must look like sqlite:PATH (got "${String(config.databaseUrl)}")`);
   }
   checkScopes(config.scopes);
+  checkResources(config.resources);
+  if (config.accessTokenSigningAlg !== 'ES256' && config.accessTokenSigningAlg !== 'RS256') {
+    throw new ConfigError(`"accessTokenSigningAlg" must be ES256 or RS256 (got "${String(config.accessTokenSigningAlg)}")`);
+  }
+  if (typeof config.production !== 'boolean') throw new ConfigError('"production" must be true or false');
+  if (config.keyEncryptionKey !== '' && !/^[A-Za-z0-9+/_-]{43}=?$/.test(config.keyEncryptionKey)) {
+    throw new ConfigError('"keyEncryptionKey" must be 32 random bytes in base64 or base64url (43 characters)');
+  }
+  if (config.production && config.keyEncryptionKey === '') {
+    throw new ConfigError(
+      'production mode needs a key-encryption key for the signing keys: set GATEHOUSE_KEY_ENCRYPTION_KEY (e.g. `openssl rand -base64 32`)',
+    );
+  }
   const issuer = config.issuer === '' ? `http://${hostForUrl(config.host)}:${config.port}` : config.issuer;
   return { ...config, issuer: checkIssuer(issuer) };
 }
@@ -64,9 +78,21 @@ function readEnvironment(env: NodeJS.ProcessEnv): Partial<GatehouseConfig> {
   for (const [key, option] of Object.entries(optionDocs)) {
     const raw = option.env === undefined ? undefined : env[option.env];
     if (raw === undefined || raw === '') continue;
-    result[key] = typeof option.default === 'number' ? parseNumber(raw, option.env!) : raw;
+    result[key] =
+      typeof option.default === 'number'
+        ? parseNumber(raw, option.env!)
+        : typeof option.default === 'boolean'
+          ? parseBoolean(raw, option.env!)
+          : raw;
   }
+  if (env.NODE_ENV === 'production' && result.production === undefined) result.production = true;
   return result as Partial<GatehouseConfig>;
+}
+
+function parseBoolean(raw: string, name: string): boolean {
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be 1/true/yes or 0/false/no (got "${raw}")`);
 }
 
 function parseNumber(raw: string, name: string): number {
@@ -90,6 +116,18 @@ function checkScopes(scopes: unknown): asserts scopes is Record<string, ScopeDef
     if (typeof description !== 'string' || description === '') {
       throw new ConfigError(`"scopes.${name}.description" must be a non-empty string`);
     }
+  }
+}
+
+function checkResources(resources: unknown): void {
+  if (resources === null || typeof resources !== 'object' || Array.isArray(resources)) {
+    throw new ConfigError('"resources" must be an object of resource URI → { "accessTokenFormat": "jwt" | "opaque" }');
+  }
+  for (const [uri, definition] of Object.entries(resources)) {
+    // RFC 8707 §2: an absolute URI without a fragment.
+    if (!URL.canParse(uri) || uri.includes('#')) throw new ConfigError(`"resources": "${uri}" must be an absolute URI without a fragment`);
+    const format = (definition as { accessTokenFormat?: unknown } | null)?.accessTokenFormat;
+    if (format !== 'jwt' && format !== 'opaque') throw new ConfigError(`"resources.${uri}.accessTokenFormat" must be "jwt" or "opaque"`);
   }
 }
 

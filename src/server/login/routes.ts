@@ -30,7 +30,9 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/login', page, async (request, reply) => {
     const params = queryParams(request.raw.url);
     const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
-    return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo }));
+    // OpenID Connect `login_hint` pre-fills the username (Core §3.1.2.1).
+    const username = optionalParam(params, 'login_hint', 200);
+    return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username }));
   });
 
   app.post('/login', csrf, async (request, reply) => {

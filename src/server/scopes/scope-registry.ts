@@ -3,6 +3,7 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 
 /** Scopes every Gatehouse knows, with the sentence the consent page shows for each. */
 export const builtInScopes: Readonly<Record<string, ScopeDefinition>> = {
+  openid: { description: 'Sign you in with your account' },
   profile: { description: 'See your username and name' },
   email: { description: 'See your email address' },
   offline_access: { description: 'Keep access while you are not using the app' },

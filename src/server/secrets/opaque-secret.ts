@@ -10,9 +10,13 @@ export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** A shorter random identifier for things that are public (client IDs, token families). */
+/**
+ * A random identifier for things that are public (client IDs, token families, key IDs). Hex,
+ * so it never starts with `-` (which a command line would take for an option) and survives any
+ * URL, log or shell unquoted.
+ */
 export function generateIdentifier(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
+  return randomBytes(bytes).toString('hex');
 }
 
 export function hashSecret(secret: string): string {

@@ -4,11 +4,14 @@ import { checkCodeVerifierFormat, verifierMatchesChallenge } from '../authorize/
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../secrets/opaque-secret.ts';
 import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+import { narrowResources } from '../resources/resource-indicators.ts';
 
 export interface CodeGrantInput {
   code: string;
   redirectUri: string | undefined;
   codeVerifier: string | undefined;
+  /** RFC 8707 §2.2: resources to narrow this access token to. */
+  resources: string[] | undefined;
 }
 
 type Redemption = { tokens: TokenResponse } | { replayedFamily: string } | { unknown: true };
@@ -43,7 +46,10 @@ export async function exchangeAuthorizationCode(
         familyId: code.familyId,
         scopes: code.scopes,
         grantedScopes: code.scopes,
+        audience: narrowResources(input.resources, client.resources, code.resources),
+        grantedResources: code.resources,
         authTime: code.authTime,
+        nonce: code.nonce,
       },
       tx,
       ctx,

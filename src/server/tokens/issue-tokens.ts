@@ -1,66 +1,96 @@
 import { secondsFromNow } from '../../shared/clock.ts';
+import { OAuthError } from '../../shared/oauth-error.ts';
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
+import { signIdToken } from '../oidc/id-token.ts';
 import { generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+import { mintAccessToken } from './access-token.ts';
 
-/** The successful token response of RFC 6749 §5.1. */
+/** The successful token response of RFC 6749 §5.1 (and OpenID Connect Core §3.1.3.3). */
 export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
   refresh_token?: string;
+  id_token?: string;
   scope: string;
 }
 
 export interface TokenGrant {
   client: ClientRecord;
-  accountId: string;
+  /** The user the tokens act for; null when the client acts for itself. */
+  accountId: string | null;
   familyId: string;
   /** Scopes of the new access token. */
   scopes: string[];
   /** Scopes the refresh token may later ask for: all the user granted (RFC 6749 §6). */
   grantedScopes: string[];
-  authTime: number;
+  /** The access token's audience (RFC 8707); null for no restriction. */
+  audience: string[] | null;
+  /** Resources the grant carries for later refreshes. */
+  grantedResources: string[] | null;
+  authTime: number | null;
+  /** OpenID Connect nonce from the authorization request; only the first ID token carries it. */
+  nonce: string | null;
 }
 
 /**
- * Issues an access token and a refresh token for a grant, through `storage` so that it joins the
- * caller's transaction (the one that consumed the code or the previous refresh token).
+ * Issues the tokens of a grant through `storage`, so that they join the caller's transaction
+ * (the one that consumed the code or the previous refresh token):
+ * - an access token, always;
+ * - a refresh token when a user is involved, except that an OpenID Connect request gets one only
+ *   with `offline_access` (Core §11);
+ * - an ID token when the scopes include `openid`.
  */
 export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext): Promise<TokenResponse> {
   const now = ctx.clock.now();
   const accessTtl = grant.client.accessTokenTtlSeconds ?? ctx.config.accessTokenTtlSeconds;
   const refreshTtl = grant.client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
-  const accessToken = generateSecret();
-  const refreshToken = generateSecret();
+  const expiresAt = secondsFromNow(ctx.clock, accessTtl);
+  const accessToken = await mintAccessToken(
+    { client: grant.client, accountId: grant.accountId, scopes: grant.scopes, audience: grant.audience, authTime: grant.authTime, expiresAt },
+    ctx,
+  );
   await storage.insertAccessToken({
     hash: hashSecret(accessToken),
     familyId: grant.familyId,
     clientId: grant.client.id,
     accountId: grant.accountId,
     scopes: grant.scopes,
-    expiresAt: secondsFromNow(ctx.clock, accessTtl),
+    audience: grant.audience,
+    expiresAt,
     revokedAt: null,
     createdAt: now,
   });
-  await storage.insertRefreshToken({
-    hash: hashSecret(refreshToken),
-    familyId: grant.familyId,
-    clientId: grant.client.id,
-    accountId: grant.accountId,
-    scopes: grant.grantedScopes,
-    authTime: grant.authTime,
-    expiresAt: secondsFromNow(ctx.clock, refreshTtl),
-    rotatedAt: null,
-    revokedAt: null,
-    createdAt: now,
-  });
-  return {
-    access_token: accessToken,
-    token_type: 'Bearer',
-    expires_in: accessTtl,
-    refresh_token: refreshToken,
-    scope: formatScope(grant.scopes),
-  };
+  const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTtl, scope: formatScope(grant.scopes) };
+  if (grant.accountId === null) return response;
+
+  const openId = grant.grantedScopes.includes('openid');
+  if (!openId || grant.grantedScopes.includes('offline_access')) {
+    const refreshToken = generateSecret();
+    await storage.insertRefreshToken({
+      hash: hashSecret(refreshToken),
+      familyId: grant.familyId,
+      clientId: grant.client.id,
+      accountId: grant.accountId,
+      scopes: grant.grantedScopes,
+      authTime: grant.authTime ?? now,
+      expiresAt: secondsFromNow(ctx.clock, refreshTtl),
+      rotatedAt: null,
+      revokedAt: null,
+      resources: grant.grantedResources,
+      createdAt: now,
+    });
+    response.refresh_token = refreshToken;
+  }
+  if (grant.scopes.includes('openid')) {
+    const account = await storage.findAccount(grant.accountId);
+    if (account === undefined) throw new OAuthError('invalid_grant', 'the user of this grant no longer exists');
+    response.id_token = await signIdToken(
+      { account, client: grant.client, scopes: grant.scopes, authTime: grant.authTime ?? now, nonce: grant.nonce, accessToken },
+      ctx,
+    );
+  }
+  return response;
 }

@@ -4,10 +4,13 @@ import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../secrets/opaque-secret.ts';
 import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+import { narrowResources } from '../resources/resource-indicators.ts';
 
 export interface RefreshGrantInput {
   refreshToken: string;
   scope: string | undefined;
+  /** RFC 8707 §2.2: resources to narrow this access token to. */
+  resources: string[] | undefined;
 }
 
 type Rotation = { tokens: TokenResponse } | { reusedFamily: string } | { unknown: true };
@@ -39,7 +42,18 @@ export async function exchangeRefreshToken(
       throw new OAuthError('invalid_scope', `"scope" asks for "${formatScope(extra)}", which was not granted`);
     }
     const tokens = await issueTokens(
-      { client, accountId: token.accountId, familyId: token.familyId, scopes, grantedScopes: token.scopes, authTime: token.authTime },
+      {
+        client,
+        accountId: token.accountId,
+        familyId: token.familyId,
+        scopes,
+        grantedScopes: token.scopes,
+        audience: narrowResources(input.resources, client.resources, token.resources),
+        grantedResources: token.resources,
+        authTime: token.authTime,
+        // Core §12.2: an ID token from a refresh carries no nonce.
+        nonce: null,
+      },
       tx,
       ctx,
     );

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './2026-11-27T00-initial.ts';
+import { openIdConnect } from './2026-11-27T01-openid-connect.ts';
 
 /**
  * Migrations in order. Names are ISO dates so they sort by when they were written; a migration,
@@ -7,6 +8,7 @@ import { initial } from './2026-11-27T00-initial.ts';
  */
 const migrations: Record<string, Migration> = {
   '2026-11-27T00-initial': initial,
+  '2026-11-27T01-openid-connect': openIdConnect,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,59 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { GatehouseConfig } from '../config/defaults.ts';
+
+/**
+ * Signing private keys are stored encrypted with AES-256-GCM under a key-encryption key from
+ * configuration (DESIGN invariant 4), so a copy of the database alone cannot forge tokens.
+ * Format: `v1.<iv>.<tag>.<ciphertext>`, each part base64url.
+ */
+export class KeyEncryption {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('the key-encryption key must be 32 bytes');
+    this.#key = key;
+  }
+
+  encrypt(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', iv, cipher.getAuthTag(), ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  }
+
+  decrypt(sealed: string): string {
+    const [version, iv, tag, ciphertext] = sealed.split('.');
+    if (version !== 'v1' || iv === undefined || tag === undefined || ciphertext === undefined) {
+      throw new Error('an encrypted signing key has an unknown format');
+    }
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error('cannot decrypt the signing keys: the key-encryption key is not the one they were encrypted with');
+    }
+  }
+}
+
+/**
+ * The configured key, or outside production a development key generated once and kept in a file
+ * readable only by its owner (`loadConfig` already refused production without a key).
+ */
+export function loadKeyEncryption(config: GatehouseConfig): KeyEncryption {
+  if (config.keyEncryptionKey !== '') return new KeyEncryption(decodeKey(config.keyEncryptionKey));
+  if (config.production) throw new Error('production mode needs GATEHOUSE_KEY_ENCRYPTION_KEY');
+  const file = config.keyEncryptionKeyFile;
+  if (existsSync(file)) return new KeyEncryption(decodeKey(readFileSync(file, 'utf8').trim()));
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return new KeyEncryption(key);
+}
+
+function decodeKey(text: string): Buffer {
+  return Buffer.from(text.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, ''), 'base64url');
+}

@@ -1,0 +1,115 @@
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Clock } from '../../shared/clock.ts';
+import type { SigningAlgorithm, SigningKeyRecord, Storage } from '../../storage/storage.ts';
+import { generateIdentifier } from '../secrets/opaque-secret.ts';
+import type { KeyEncryption } from './key-encryption.ts';
+
+export const signingAlgorithms: readonly SigningAlgorithm[] = ['RS256', 'ES256'];
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  privateKey: CryptoKey;
+}
+
+/**
+ * The server's signing keys: RS256 always (every OpenID Connect client supports it) and ES256.
+ * Keys live in the database (private parts encrypted), so every instance signs with the same key
+ * and a rotation made through one is seen by all at their next read.
+ */
+export class SigningKeys {
+  readonly #storage: Storage;
+  readonly #clock: Clock;
+  readonly #loadEncryption: () => KeyEncryption;
+  #encryption: KeyEncryption | undefined;
+  /** Imported private keys by kid; a kid's key never changes, so this cache is never stale. */
+  readonly #imported = new Map<string, Promise<CryptoKey>>();
+
+  /** `encryption` may be given lazily, so commands that sign nothing never need the key. */
+  constructor(storage: Storage, clock: Clock, encryption: KeyEncryption | (() => KeyEncryption)) {
+    this.#storage = storage;
+    this.#clock = clock;
+    this.#loadEncryption = typeof encryption === 'function' ? encryption : () => encryption;
+  }
+
+  get #sealer(): KeyEncryption {
+    this.#encryption ??= this.#loadEncryption();
+    return this.#encryption;
+  }
+
+  /** Creates an active key for every algorithm that has none (first start). */
+  async ensureActiveKeys(): Promise<void> {
+    const keys = await this.#storage.listSigningKeys();
+    for (const alg of signingAlgorithms) {
+      if (!keys.some((key) => key.alg === alg && key.state === 'active')) await this.#createKey(alg);
+    }
+  }
+
+  /** The key new tokens of this algorithm are signed with. */
+  async activeKey(alg: SigningAlgorithm): Promise<ActiveSigningKey> {
+    let record = newestActive(await this.#storage.listSigningKeys(), alg);
+    if (record === undefined) {
+      await this.ensureActiveKeys();
+      record = newestActive(await this.#storage.listSigningKeys(), alg);
+    }
+    if (record === undefined) throw new Error(`no active ${alg} signing key`);
+    return { kid: record.kid, alg, privateKey: await this.#privateKey(record) };
+  }
+
+  /** The JWK Set of RFC 7517: active keys and retired keys still within their publication. */
+  async publicJwks(): Promise<{ keys: JWK[] }> {
+    const now = this.#clock.now();
+    const keys = (await this.#storage.listSigningKeys()).filter((key) => key.state === 'active' || (key.publishUntil ?? 0) > now);
+    return { keys: keys.map((key) => key.publicJwk as JWK) };
+  }
+
+  list(): Promise<SigningKeyRecord[]> {
+    return this.#storage.listSigningKeys();
+  }
+
+  /**
+   * Starts signing with new keys. The old ones stay published for `publishSeconds` — the longest
+   * lifetime of anything they signed — so tokens issued before the rotation keep verifying.
+   */
+  async rotate(publishSeconds: number): Promise<SigningKeyRecord[]> {
+    const now = this.#clock.now();
+    const previous = (await this.#storage.listSigningKeys()).filter((key) => key.state === 'active');
+    const created: SigningKeyRecord[] = [];
+    for (const alg of signingAlgorithms) created.push(await this.#createKey(alg));
+    for (const key of previous) await this.#storage.retireSigningKey(key.kid, now, now + publishSeconds * 1000);
+    return created;
+  }
+
+  async #createKey(alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+    const kid = generateIdentifier(12);
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
+    const record: SigningKeyRecord = {
+      kid,
+      alg,
+      publicJwk,
+      privateJwkEncrypted: this.#sealer.encrypt(JSON.stringify(privateJwk)),
+      state: 'active',
+      createdAt: this.#clock.now(),
+      retiredAt: null,
+      publishUntil: null,
+    };
+    await this.#storage.insertSigningKey(record);
+    return record;
+  }
+
+  #privateKey(record: SigningKeyRecord): Promise<CryptoKey> {
+    let key = this.#imported.get(record.kid);
+    if (key === undefined) {
+      const jwk = JSON.parse(this.#sealer.decrypt(record.privateJwkEncrypted)) as JWK;
+      key = importJWK(jwk, record.alg) as Promise<CryptoKey>;
+      this.#imported.set(record.kid, key);
+    }
+    return key;
+  }
+}
+
+function newestActive(keys: SigningKeyRecord[], alg: SigningAlgorithm): SigningKeyRecord | undefined {
+  return keys.filter((key) => key.alg === alg && key.state === 'active').at(-1);
+}

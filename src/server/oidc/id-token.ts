@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { AccountRecord, ClientRecord } from '../../storage/storage.ts';
+import type { ServerContext } from '../context.ts';
+import { claimsForScopes } from './claims.ts';
+
+export interface IdTokenInput {
+  account: AccountRecord;
+  client: ClientRecord;
+  scopes: readonly string[];
+  authTime: number;
+  nonce: string | null;
+  accessToken: string;
+}
+
+/** ID tokens are signed with RS256, the algorithm every relying party supports (Core §15.1). */
+export const idTokenSigningAlg = 'RS256';
+
+/** OpenID Connect Core §2 and §3.1.3.6: the ID token of a code or refresh token response. */
+export async function signIdToken(input: IdTokenInput, ctx: ServerContext): Promise<string> {
+  const key = await ctx.keys.activeKey(idTokenSigningAlg);
+  const now = Math.floor(ctx.clock.now() / 1000);
+  return new SignJWT({
+    ...claimsForScopes(input.account, input.scopes),
+    azp: input.client.id,
+    auth_time: Math.floor(input.authTime / 1000),
+    at_hash: accessTokenHash(input.accessToken),
+    ...(input.nonce === null ? {} : { nonce: input.nonce }),
+  })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .setIssuer(ctx.config.issuer)
+    .setAudience(input.client.id)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ctx.config.idTokenTtlSeconds)
+    .sign(key.privateKey);
+}
+
+/** Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token (RS256/ES256). */
+export function accessTokenHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { formatScope } from '../../shared/scope.ts';
+import type { ClientRecord } from '../../storage/storage.ts';
+import type { ServerContext } from '../context.ts';
+import { generateSecret } from '../secrets/opaque-secret.ts';
+
+export interface AccessTokenInput {
+  client: ClientRecord;
+  /** The user, or null for a client acting for itself (client credentials). */
+  accountId: string | null;
+  scopes: readonly string[];
+  audience: readonly string[] | null;
+  authTime: number | null;
+  expiresAt: number;
+}
+
+/**
+ * Opaque by default: 256 random bits that only this server can interpret (by introspection).
+ * A JWT (RFC 9068) when the client or a requested resource is configured for it, so the API
+ * can verify it with /jwks alone. Either way the server stores its hash, so it can be
+ * introspected and revoked.
+ */
+export async function mintAccessToken(input: AccessTokenInput, ctx: ServerContext): Promise<string> {
+  if (!wantsJwt(input, ctx)) return generateSecret();
+  const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg);
+  const now = Math.floor(ctx.clock.now() / 1000);
+  return new SignJWT({
+    client_id: input.client.id,
+    scope: formatScope(input.scopes),
+    ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
+  })
+    // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+    .setIssuer(ctx.config.issuer)
+    .setSubject(input.accountId ?? input.client.id)
+    .setAudience(accessTokenAudience(input.audience, ctx))
+    .setIssuedAt(now)
+    .setExpirationTime(Math.floor(input.expiresAt / 1000))
+    .setJti(randomUUID())
+    .sign(key.privateKey);
+}
+
+/**
+ * RFC 9068 §3 requires an `aud`. With no resource named, the only resource server the token
+ * is known to be good for is this server itself (/userinfo), named by the issuer.
+ */
+export function accessTokenAudience(audience: readonly string[] | null, ctx: ServerContext): string | string[] {
+  if (audience === null || audience.length === 0) return ctx.config.issuer;
+  return audience.length === 1 ? audience[0]! : [...audience];
+}
+
+function wantsJwt(input: AccessTokenInput, ctx: ServerContext): boolean {
+  if (input.client.accessTokenFormat === 'jwt') return true;
+  return (input.audience ?? []).some((resource) => ctx.config.resources[resource]?.accessTokenFormat === 'jwt');
+}

@@ -1,0 +1,38 @@
+import { OAuthError } from '../../shared/oauth-error.ts';
+import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
+import type { ClientRecord } from '../../storage/storage.ts';
+import type { ServerContext } from '../context.ts';
+import { generateIdentifier } from '../secrets/opaque-secret.ts';
+import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+import { narrowResources } from '../resources/resource-indicators.ts';
+
+export interface ClientCredentialsInput {
+  scope: string | undefined;
+  resources: string[] | undefined;
+}
+
+/** Scopes that describe a user, meaningless when a client acts for itself. */
+const userScopes = new Set(['openid', 'profile', 'email', 'offline_access']);
+
+/**
+ * RFC 6749 §4.4: a confidential client obtains a token for itself. No refresh token (§4.4.3:
+ * it can always authenticate again) and the token's subject is the client.
+ */
+export async function exchangeClientCredentials(input: ClientCredentialsInput, client: ClientRecord, ctx: ServerContext): Promise<TokenResponse> {
+  // RFC 6749 §4.4: only confidential clients may use this grant.
+  if (client.type !== 'confidential') throw new OAuthError('unauthorized_client', 'a public client cannot use client_credentials');
+  const machineScopes = client.scopes.filter((scope) => !userScopes.has(scope));
+  const scopes = input.scope === undefined ? machineScopes : parseScope(input.scope);
+  if (!isSubset(scopes, machineScopes)) {
+    const extra = scopes.filter((scope) => !machineScopes.includes(scope));
+    throw new OAuthError('invalid_scope', `client_credentials cannot grant "${formatScope(extra)}" to this client`);
+  }
+  const audience = narrowResources(input.resources, client.resources, null);
+  return ctx.storage.transaction((tx) =>
+    issueTokens(
+      { client, accountId: null, familyId: generateIdentifier(), scopes, grantedScopes: scopes, audience, grantedResources: audience, authTime: null, nonce: null },
+      tx,
+      ctx,
+    ),
+  );
+}

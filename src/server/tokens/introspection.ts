@@ -1,0 +1,76 @@
+import { formatScope } from '../../shared/scope.ts';
+import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord } from '../../storage/storage.ts';
+import type { ServerContext } from '../context.ts';
+import { hashSecret } from '../secrets/opaque-secret.ts';
+import { accessTokenAudience } from './access-token.ts';
+
+export type TokenTypeHint = 'access_token' | 'refresh_token';
+
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      sub: string;
+      exp: number;
+      iat: number;
+      token_type: string;
+      aud: string | string[];
+      iss: string;
+    };
+
+/**
+ * RFC 7662 §2.2: what a token is, for an authenticated client (a resource server). Unknown,
+ * expired and revoked tokens — and a refresh token already rotated — are all just
+ * `active: false`, so the answer reveals nothing about why. The hint only chooses where to
+ * look first (§2.1).
+ */
+export async function introspect(token: string, hint: string | undefined, ctx: ServerContext): Promise<IntrospectionResponse> {
+  const hash = hashSecret(token);
+  const lookups = [() => findAccess(hash, ctx), () => findRefresh(hash, ctx)];
+  if (hint === 'refresh_token') lookups.reverse();
+  for (const lookup of lookups) {
+    const found = await lookup();
+    if (found !== undefined) return found;
+  }
+  return { active: false };
+}
+
+async function findAccess(hash: string, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
+  const record = await ctx.storage.findAccessToken(hash);
+  if (record === undefined) return undefined;
+  if (!isLive(record, ctx)) return { active: false };
+  return describe(record, 'Bearer', accessTokenAudience(record.audience, ctx), ctx);
+}
+
+async function findRefresh(hash: string, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
+  const record = await ctx.storage.findRefreshToken(hash);
+  if (record === undefined) return undefined;
+  if (!isLive(record, ctx) || record.rotatedAt !== null) return { active: false };
+  // A refresh token is only ever presented back to this server, by the client it was issued to.
+  return describe(record, 'refresh_token', record.clientId, ctx);
+}
+
+function isLive(record: AccessTokenRecord | RefreshTokenRecord, ctx: ServerContext): boolean {
+  return record.revokedAt === null && record.expiresAt > ctx.clock.now();
+}
+
+function describe(record: AccessTokenRecord | RefreshTokenRecord, tokenType: string, aud: string | string[], ctx: ServerContext): IntrospectionResponse {
+  return {
+    active: true,
+    scope: formatScope(record.scopes),
+    client_id: record.clientId,
+    sub: record.accountId ?? record.clientId,
+    exp: Math.floor(record.expiresAt / 1000),
+    iat: Math.floor(record.createdAt / 1000),
+    token_type: tokenType,
+    aud,
+    iss: ctx.config.issuer,
+  };
+}
+
+/** Introspection is for clients that can authenticate: resource servers, not public apps. */
+export function mayIntrospect(client: ClientRecord): boolean {
+  return client.type === 'confidential';
+}
