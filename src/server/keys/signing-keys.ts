@@ -37,20 +37,24 @@ export class SigningKeys {
     return this.#encryption;
   }
 
-  /** Creates an active key for every algorithm that has none (first start). */
-  async ensureActiveKeys(): Promise<void> {
-    const keys = await this.#storage.listSigningKeys();
+  /**
+   * Creates an active key for every algorithm that has none (first start). `storage` lets a
+   * caller inside a transaction read through that transaction (on SQLite, a read outside it would
+   * wait for the transaction to end, which waits for the read).
+   */
+  async ensureActiveKeys(storage: Storage = this.#storage): Promise<void> {
+    const keys = await storage.listSigningKeys();
     for (const alg of signingAlgorithms) {
-      if (!keys.some((key) => key.alg === alg && key.state === 'active')) await this.#createKey(alg);
+      if (!keys.some((key) => key.alg === alg && key.state === 'active')) await this.#createKey(alg, storage);
     }
   }
 
-  /** The key new tokens of this algorithm are signed with. */
-  async activeKey(alg: SigningAlgorithm): Promise<ActiveSigningKey> {
-    let record = newestActive(await this.#storage.listSigningKeys(), alg);
+  /** The key new tokens of this algorithm are signed with; `storage` as for `ensureActiveKeys`. */
+  async activeKey(alg: SigningAlgorithm, storage: Storage = this.#storage): Promise<ActiveSigningKey> {
+    let record = newestActive(await storage.listSigningKeys(), alg);
     if (record === undefined) {
-      await this.ensureActiveKeys();
-      record = newestActive(await this.#storage.listSigningKeys(), alg);
+      await this.ensureActiveKeys(storage);
+      record = newestActive(await storage.listSigningKeys(), alg);
     }
     if (record === undefined) throw new Error(`no active ${alg} signing key`);
     return { kid: record.kid, alg, privateKey: await this.#privateKey(record) };
@@ -80,7 +84,7 @@ export class SigningKeys {
     return created;
   }
 
-  async #createKey(alg: SigningAlgorithm): Promise<SigningKeyRecord> {
+  async #createKey(alg: SigningAlgorithm, storage: Storage = this.#storage): Promise<SigningKeyRecord> {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
     const kid = generateIdentifier(12);
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
@@ -95,7 +99,7 @@ export class SigningKeys {
       retiredAt: null,
       publishUntil: null,
     };
-    await this.#storage.insertSigningKey(record);
+    await storage.insertSigningKey(record);
     return record;
   }
 

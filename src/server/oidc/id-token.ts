@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { AccountRecord, ClientRecord } from '../../storage/storage.ts';
+import type { AccountRecord, ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { claimsForScopes } from './claims.ts';
 
@@ -17,8 +17,8 @@ export interface IdTokenInput {
 export const idTokenSigningAlg = 'RS256';
 
 /** OpenID Connect Core §2 and §3.1.3.6: the ID token of a code or refresh token response. */
-export async function signIdToken(input: IdTokenInput, ctx: ServerContext): Promise<string> {
-  const key = await ctx.keys.activeKey(idTokenSigningAlg);
+export async function signIdToken(input: IdTokenInput, storage: Storage, ctx: ServerContext): Promise<string> {
+  const key = await ctx.keys.activeKey(idTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
   return new SignJWT({
     ...claimsForScopes(input.account, input.scopes),

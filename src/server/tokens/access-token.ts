@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { formatScope } from '../../shared/scope.ts';
-import type { ClientRecord } from '../../storage/storage.ts';
+import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { generateSecret } from '../secrets/opaque-secret.ts';
 
@@ -21,9 +21,9 @@ export interface AccessTokenInput {
  * can verify it with /jwks alone. Either way the server stores its hash, so it can be
  * introspected and revoked.
  */
-export async function mintAccessToken(input: AccessTokenInput, ctx: ServerContext): Promise<string> {
+export async function mintAccessToken(input: AccessTokenInput, storage: Storage, ctx: ServerContext): Promise<string> {
   if (!wantsJwt(input, ctx)) return generateSecret();
-  const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg);
+  const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
   return new SignJWT({
     client_id: input.client.id,

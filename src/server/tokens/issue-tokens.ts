@@ -50,6 +50,7 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
   const expiresAt = secondsFromNow(ctx.clock, accessTtl);
   const accessToken = await mintAccessToken(
     { client: grant.client, accountId: grant.accountId, scopes: grant.scopes, audience: grant.audience, authTime: grant.authTime, expiresAt },
+    storage,
     ctx,
   );
   await storage.insertAccessToken({
@@ -89,6 +90,7 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
     if (account === undefined) throw new OAuthError('invalid_grant', 'the user of this grant no longer exists');
     response.id_token = await signIdToken(
       { account, client: grant.client, scopes: grant.scopes, authTime: grant.authTime ?? now, nonce: grant.nonce, accessToken },
+      storage,
       ctx,
     );
   }
