@@ -1,4 +1,5 @@
-import { Kysely } from 'kysely';
+import { Kysely, type Dialect } from 'kysely';
+import { createPostgresDialect, isPostgresUrl } from './dialects/postgres.ts';
 import { createSqliteDialect, sqlitePathFromUrl } from './dialects/sqlite.ts';
 import { KyselyStorage } from './kysely-storage.ts';
 import type { Database } from './schema.ts';
@@ -8,12 +9,17 @@ export interface OpenStorageOptions {
   migrate?: boolean;
 }
 
-/** Opens the database a URL names (`sqlite:PATH`) and brings its schema up to date. */
-export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<KyselyStorage> {
-  if (!databaseUrl.startsWith('sqlite:')) {
-    throw new Error(`unsupported database URL "${databaseUrl}": use sqlite:PATH`);
+function dialectFor(databaseUrl: string): Dialect {
+  if (databaseUrl.startsWith('sqlite:')) return createSqliteDialect(sqlitePathFromUrl(databaseUrl));
+  if (isPostgresUrl(databaseUrl)) {
+    return createPostgresDialect(databaseUrl, { maxConnections: 10, connectionTimeoutMs: 3000, statementTimeoutMs: 5000 }).dialect;
   }
-  const db = new Kysely<Database>({ dialect: createSqliteDialect(sqlitePathFromUrl(databaseUrl)) });
+  throw new Error(`unsupported database URL "${databaseUrl}": use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`);
+}
+
+/** Opens the database a URL names (`sqlite:PATH` or `postgres://…`) and brings its schema up to date. */
+export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<KyselyStorage> {
+  const db = new Kysely<Database>({ dialect: dialectFor(databaseUrl) });
   const storage = new KyselyStorage(db);
   if (options.migrate !== false) await storage.migrate();
   return storage;

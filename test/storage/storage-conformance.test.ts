@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OAuthError } from '../../src/shared/oauth-error.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
+import { createTestSchema } from '../support/postgres.ts';
 import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord, Storage } from '../../src/storage/storage.ts';
 
 /**
@@ -27,6 +28,20 @@ const dialects: Dialect[] = [
         async dispose() {
           await storage.close();
           rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const schema = await createTestSchema();
+      const storage = await openStorage(schema.url);
+      return {
+        storage,
+        async dispose() {
+          await storage.close();
+          await schema.drop();
         },
       };
     },
@@ -169,6 +184,43 @@ for (const dialect of dialects) {
       assert.equal((await storage.findAccessToken('at-other'))?.revokedAt, null);
       const rotatedOther = await storage.rotateRefreshToken('r-other', t0 + 8);
       assert.equal(rotatedOther.outcome === 'consumed' && rotatedOther.record.revokedAt, null);
+    });
+
+    test('access tokens are revoked one by one; refresh tokens are found with their resources', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertAccessToken(accessToken('at-a', 'f9'));
+      await storage.insertAccessToken(accessToken('at-b', 'f9'));
+      await storage.revokeAccessToken('at-a', t0 + 3);
+      assert.equal((await storage.findAccessToken('at-a'))?.revokedAt, t0 + 3);
+      assert.equal((await storage.findAccessToken('at-b'))?.revokedAt, null);
+      assert.deepEqual((await storage.findAccessToken('at-b'))?.audience, ['https://api.example/calendar']);
+      await storage.insertRefreshToken({ ...refreshToken('r9', 'f9'), resources: ['https://api.example/calendar'] });
+      assert.deepEqual((await storage.findRefreshToken('r9'))?.resources, ['https://api.example/calendar']);
+      assert.equal(await storage.findRefreshToken('nope'), undefined);
+    });
+
+    test('signing keys: inserted, listed oldest first, retired with a publication end, then deleted', async (t) => {
+      const storage = await withStorage(t);
+      const key = (kid: string, createdAt: number) => ({
+        kid,
+        alg: 'ES256' as const,
+        publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid },
+        privateJwkEncrypted: 'v1.a.b.c',
+        state: 'active' as const,
+        createdAt,
+        retiredAt: null,
+        publishUntil: null,
+      });
+      await storage.insertSigningKey(key('k-new', t0 + 1));
+      await storage.insertSigningKey(key('k-old', t0));
+      assert.deepEqual((await storage.listSigningKeys()).map((k) => k.kid), ['k-old', 'k-new']);
+      await storage.retireSigningKey('k-old', t0 + 10, t0 + 100);
+      const [old] = await storage.listSigningKeys();
+      assert.deepEqual(old, { ...key('k-old', t0), state: 'retired', retiredAt: t0 + 10, publishUntil: t0 + 100 });
+      await storage.deleteExpired(t0 + 50, 10);
+      assert.equal((await storage.listSigningKeys()).length, 2);
+      await storage.deleteExpired(t0 + 101, 10);
+      assert.deepEqual((await storage.listSigningKeys()).map((k) => k.kid), ['k-new']);
     });
 
     test('consent is saved and replaced per account and client', async (t) => {

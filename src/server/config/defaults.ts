@@ -69,7 +69,7 @@ export const optionDocs: OptionDocs = {
     default: 'sqlite:.gatehouse/gatehouse.db',
     env: 'DATABASE_URL',
     unit: 'URL',
-    doc: '`sqlite:PATH` (relative paths are relative to the working directory; the folder is created). The embedded SQLite database runs in WAL mode, so every issued token survives a crash of the process.',
+    doc: '`sqlite:PATH` (relative paths are relative to the working directory; the folder is created) or `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME]`. The embedded SQLite database runs in WAL mode, so every issued token survives a crash of the process; PostgreSQL lets several Gatehouse instances share one truth.',
   },
   authorizationCodeTtlSeconds: {
     default: 60,

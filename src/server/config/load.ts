@@ -36,8 +36,8 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     checkInteger(config[key], key, 1, Number.MAX_SAFE_INTEGER);
   }
   if (typeof config.host !== 'string' || config.host === '') throw new ConfigError('"host" must be a non-empty string');
-  if (typeof config.databaseUrl !== 'string' || !config.databaseUrl.startsWith('sqlite:')) {
-    throw new ConfigError(`"databaseUrl" must look like sqlite:PATH (got "${String(config.databaseUrl)}")`);
+  if (typeof config.databaseUrl !== 'string' || !/^(sqlite:|postgres(ql)?:\/\/)/.test(config.databaseUrl)) {
+    throw new ConfigError(`"databaseUrl" must look like sqlite:PATH or postgres://USER@HOST/DATABASE (got "${String(config.databaseUrl)}")`);
   }
   checkScopes(config.scopes);
   checkResources(config.resources);
