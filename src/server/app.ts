@@ -1,7 +1,11 @@
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import pino, { type DestinationStream } from 'pino';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/storage.ts';
 import { authorizeRoutes } from './authorize/routes.ts';
@@ -9,6 +13,8 @@ import type { GatehouseConfig } from './config/defaults.ts';
 import { createServerContext } from './context.ts';
 import type { KeyEncryption } from './keys/key-encryption.ts';
 import { oidcRoutes } from './oidc/routes.ts';
+import { ServerMetrics } from './operations/metrics.ts';
+import { operationsRoutes } from './operations/routes.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { loginRoutes } from './login/routes.ts';
@@ -22,23 +28,46 @@ export interface BuildServerInput {
   clock: Clock;
   /** Seals signing private keys at rest (see keys/key-encryption.ts). */
   keyEncryption: KeyEncryption;
-  /** Pino logger options; false (the default) logs nothing, as tests want. */
-  logger?: boolean | { level: string };
+  /** Logging: off by default (tests); `main.ts` passes the configured level and stdout. */
+  logger?: false | { level: string; destination?: DestinationStream };
 }
+
+/**
+ * What must never reach a log line: credentials in headers. Bodies and query strings are not
+ * logged at all (Fastify logs method and path), and Gatehouse's own log calls carry no secrets.
+ */
+const redactedPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'res.headers.location'];
 
 /** Builds the authorization server. It never listens: `main.ts` does, tests use `inject()`. */
 export async function buildServer({ config, storage, clock, keyEncryption, logger = false }: BuildServerInput): Promise<FastifyInstance> {
   const ctx = createServerContext(config, storage, clock, keyEncryption);
-  const app = Fastify({
-    logger: logger === false ? false : { ...(logger === true ? {} : logger), redact: ['req.headers.authorization', 'req.headers.cookie'] },
+  const metrics = new ServerMetrics(storage, clock);
+  const loggerInstance: FastifyBaseLogger | undefined =
+    logger === false ? undefined : pino({ level: logger.level, redact: redactedPaths }, logger.destination ?? pino.destination(1));
+  const app: FastifyInstance = Fastify({
+    loggerInstance,
     bodyLimit: config.bodyLimitBytes,
-    // Request ids are generated here, never taken from a client-supplied header.
+    // Request ids are generated here, never taken from a client-supplied header; every log line
+    // of a request carries it, and the response names it for support requests.
     requestIdHeader: false,
+    requestIdLogLabel: 'request_id',
+    genReqId: () => randomUUID(),
+    trustProxy: config.trustedProxies === '' ? false : config.trustedProxies.split(',').map((entry) => entry.trim()),
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
   });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => recordRequest(metrics, request, reply));
   await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    ...(config.redisUrl === '' ? {} : { redis: connectRedis(config.redisUrl), nameSpace: 'gatehouse-rate-limit-' }),
+    // A rate-limit store that is down must not lock everyone out of logging in.
+    skipOnError: true,
+  });
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'gatehouse_csrf',
@@ -69,7 +98,7 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     return payload;
   });
   registerFormBodyParser(app);
-  registerErrorHandler(app);
+  registerErrorHandler(app, (code) => metrics.oauthErrors.inc({ error: code }));
 
   app.get('/assets/gatehouse.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet),
@@ -79,5 +108,23 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
   tokenRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   oidcRoutes(app, ctx);
+  operationsRoutes(app, ctx, metrics);
   return app;
+}
+
+function recordRequest(metrics: ServerMetrics, request: FastifyRequest, reply: FastifyReply): void {
+  const route = request.routeOptions.url ?? 'unmatched';
+  metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+  metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  if (route === '/token' && reply.statusCode === 200 && request.body instanceof Map) {
+    const grantType = (request.body.get('grant_type') as string[] | undefined)?.[0];
+    if (grantType !== undefined) metrics.tokensIssued.inc({ grant_type: grantType });
+  }
+}
+
+/** Shared rate-limit counters; fails fast instead of queueing when Redis is away. */
+function connectRedis(url: string): Redis {
+  const redis = new Redis(url, { connectTimeout: 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  redis.on('error', () => {});
+  return redis;
 }

@@ -56,9 +56,9 @@ function buildProgram(io: CliIo): Command {
   };
 
   /** Opens the database for one command and closes it whatever happens. */
-  async function withContext<T>(work: (ctx: ServerContext) => Promise<T>): Promise<T> {
+  async function withContext<T>(work: (ctx: ServerContext) => Promise<T>, migrate?: boolean): Promise<T> {
     const cfg = config();
-    const storage = await openStorage(cfg.databaseUrl);
+    const storage = await openStorage(cfg.databaseUrl, { migrate: migrate ?? cfg.migrateOnStart });
     try {
       return await work(createServerContext(cfg, storage, systemClock, () => loadKeyEncryption(cfg)));
     } finally {
@@ -68,9 +68,10 @@ function buildProgram(io: CliIo): Command {
 
   program
     .command('start')
-    .description('start the authorization server (migrates the database first)')
-    .action(async () => {
-      const cfg = config();
+    .description('start the authorization server (migrates the database first unless --no-migrate)')
+    .option('--no-migrate', 'refuse to start on an outdated schema instead of migrating it')
+    .action(async (options: { migrate: boolean }) => {
+      const cfg = { ...config(), ...(options.migrate ? {} : { migrateOnStart: false }) };
       // Loaded here so that management commands do not pay for the web server's start-up.
       const { startServer } = await import('./main.ts');
       const server = await startServer(cfg);
@@ -97,7 +98,7 @@ function buildProgram(io: CliIo): Command {
   program
     .command('migrate')
     .description('create or upgrade the database schema')
-    .action(() => withContext(async () => print('The database schema is up to date.')));
+    .action(() => withContext(async () => print('The database schema is up to date.'), true));
 
   const clients = program.command('clients').description('register and manage OAuth clients');
   clients

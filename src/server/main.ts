@@ -16,7 +16,7 @@ export interface RunningServer {
 /** Opens (and migrates) the database, listens, and sweeps expired rows until stopped. */
 export async function startServer(config: GatehouseConfig): Promise<RunningServer> {
   const keyEncryption = loadKeyEncryption(config);
-  const storage = await openStorage(config.databaseUrl);
+  const storage = await openStorage(config.databaseUrl, { migrate: config.migrateOnStart });
   // Signing keys exist before the first request, so /jwks never answers an empty set.
   await new SigningKeys(storage, systemClock, keyEncryption).ensureActiveKeys();
   const app = await buildServer({ config, storage, clock: systemClock, keyEncryption, logger: { level: config.logLevel } });

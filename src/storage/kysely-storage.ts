@@ -1,4 +1,4 @@
-import { Kysely, Migrator, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import { OAuthError } from '../shared/oauth-error.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
@@ -30,8 +30,35 @@ export class KyselyStorage implements Storage {
     this.#inTransaction = inTransaction;
   }
 
+  /**
+   * Which migrations this database has and lacks. `unknown` lists migrations applied by a newer
+   * Gatehouse than this one: its code must not run on that schema.
+   */
+  async schemaStatus(): Promise<{ pending: string[]; unknown: string[] }> {
+    const known = Object.keys(await migrationProvider.getMigrations());
+    let applied: string[] = [];
+    try {
+      const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(this.#db);
+      applied = rows.rows.map((row) => row.name);
+    } catch {
+      // No migration table yet: a new, empty database.
+    }
+    return { pending: known.filter((name) => !applied.includes(name)), unknown: applied.filter((name) => !known.includes(name)) };
+  }
+
+  /** Answers when the database does; for readiness checks. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#db);
+  }
+
   /** Applies every pending migration; throws with the failing migration's name. */
   async migrate(): Promise<void> {
+    const { unknown } = await this.schemaStatus();
+    if (unknown.length > 0) {
+      throw new Error(
+        `the database schema is newer than this Gatehouse (it has migration ${unknown.join(', ')}); upgrade Gatehouse or restore a backup of the matching version`,
+      );
+    }
     const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
@@ -144,6 +171,15 @@ export class KyselyStorage implements Storage {
 
   async deleteSession(idHash: string): Promise<void> {
     await this.#db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  }
+
+  async countActiveSessions(now: number): Promise<number> {
+    const row = await this.#db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
   }
 
   // Remembered consent

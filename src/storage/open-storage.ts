@@ -9,6 +9,17 @@ export interface OpenStorageOptions {
   migrate?: boolean;
 }
 
+/** Without migrating, the schema must already match this code exactly. */
+async function refuseOutdatedSchema(storage: KyselyStorage): Promise<void> {
+  const { pending, unknown } = await storage.schemaStatus();
+  if (unknown.length > 0) {
+    throw new Error(`the database schema is newer than this Gatehouse (it has migration ${unknown.join(', ')}); upgrade Gatehouse`);
+  }
+  if (pending.length > 0) {
+    throw new Error(`the database schema is not up to date (missing ${pending.join(', ')}); run \`gatehouse migrate\` first`);
+  }
+}
+
 function dialectFor(databaseUrl: string): Dialect {
   if (databaseUrl.startsWith('sqlite:')) return createSqliteDialect(sqlitePathFromUrl(databaseUrl));
   if (isPostgresUrl(databaseUrl)) {
@@ -21,6 +32,12 @@ function dialectFor(databaseUrl: string): Dialect {
 export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<KyselyStorage> {
   const db = new Kysely<Database>({ dialect: dialectFor(databaseUrl) });
   const storage = new KyselyStorage(db);
-  if (options.migrate !== false) await storage.migrate();
+  try {
+    if (options.migrate !== false) await storage.migrate();
+    else await refuseOutdatedSchema(storage);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   return storage;
 }

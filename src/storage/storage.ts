@@ -39,6 +39,8 @@ export interface Storage {
   insertSession(session: SessionRecord): Promise<void>;
   findSession(idHash: string): Promise<SessionRecord | undefined>;
   deleteSession(idHash: string): Promise<void>;
+  /** Sessions not yet expired, for the active-sessions metric. */
+  countActiveSessions(now: number): Promise<number>;
 
   findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined>;
   /** Inserts or replaces the grant of this account and client. */

@@ -119,7 +119,9 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
     if (authorization.prompt.has('login')) return true;
     const loginAfter = Number(optionalParam(params, loginAfterParameter, 20) ?? 0);
     if (authTime < loginAfter) return true;
-    if (authorization.maxAge !== undefined && authTime + authorization.maxAge * 1000 < ctx.clock.now()) return true;
+    // Core §3.1.2.1: "max_age=0 is equivalent to prompt=login", even for a session of this instant.
+    const { maxAge } = authorization;
+    if (maxAge !== undefined && (maxAge === 0 || authTime + maxAge * 1000 < ctx.clock.now())) return true;
     return hintedSub !== undefined && hintedSub !== active.account.id;
   }
 
@@ -184,10 +186,13 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
 function loginRedirect(params: Params, now: number): string {
   const returnParams = pick(params);
   const prompt = params.get('prompt')?.[0]?.split(' ').filter((value) => value !== '') ?? [];
-  if (prompt.includes('login')) {
+  // `max_age` is replaced by the same marker: checked again on return, it would send the user
+  // back to the form whenever the redirect takes longer than max_age (max_age=0: always).
+  if (prompt.includes('login') || returnParams.has('max_age')) {
     const rest = prompt.filter((value) => value !== 'login');
     if (rest.length > 0) returnParams.set('prompt', [rest.join(' ')]);
     else returnParams.delete('prompt');
+    returnParams.delete('max_age');
     returnParams.set(loginAfterParameter, [String(now)]);
   }
   const query = new URLSearchParams({ return_to: `/authorize?${serializeParams(returnParams)}` });

@@ -34,6 +34,13 @@ export interface GatehouseConfig {
   bodyLimitBytes: number;
   maxParameterLength: number;
   logLevel: string;
+  migrateOnStart: boolean;
+  metricsEnabled: boolean;
+  trustedProxies: string;
+  loginAttemptsPerIp: number;
+  loginAttemptsPerAccount: number;
+  loginAttemptWindowSeconds: number;
+  redisUrl: string;
 }
 
 export interface OptionDoc<K extends keyof GatehouseConfig> {
@@ -142,7 +149,46 @@ export const optionDocs: OptionDocs = {
     default: 'info',
     env: 'LOG_LEVEL',
     unit: 'pino level',
-    doc: 'Log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+    doc: 'Log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`. Logs are JSON lines with a request id; secrets, codes, tokens and passwords are never logged.',
+  },
+  migrateOnStart: {
+    default: true,
+    env: 'GATEHOUSE_MIGRATE_ON_START',
+    unit: 'boolean',
+    doc: 'Apply pending migrations when the server starts. Turn off when several instances start at once and `gatehouse migrate` runs as a separate deployment step; the server then refuses to start on a schema that does not match its code.',
+  },
+  metricsEnabled: {
+    default: false,
+    env: 'GATEHOUSE_METRICS',
+    unit: 'boolean',
+    doc: 'Serve Prometheus metrics at `/metrics` on the main port. Off by default because the port is public; turn it on when only your network can reach `/metrics` (or block the path at the proxy).',
+  },
+  trustedProxies: {
+    default: '',
+    env: 'GATEHOUSE_TRUSTED_PROXIES',
+    unit: 'comma-separated addresses or CIDRs',
+    doc: 'Reverse proxies whose `X-Forwarded-For` is believed for the client address (rate limits, logs). Empty: forwarded headers are ignored, so a client cannot forge its address.',
+  },
+  loginAttemptsPerIp: {
+    default: 30,
+    unit: 'attempts per window',
+    doc: 'Login form submissions one client address may make per window before getting 429. Slows password guessing across many accounts (RFC 6819 §4.4.3.6 discusses online guessing).',
+  },
+  loginAttemptsPerAccount: {
+    default: 10,
+    unit: 'attempts per window',
+    doc: 'Login attempts for one username per window, from any address. Slows guessing of one account\'s password from many addresses.',
+  },
+  loginAttemptWindowSeconds: {
+    default: 15 * 60,
+    unit: 'seconds',
+    doc: 'Length of the login rate-limit window.',
+  },
+  redisUrl: {
+    default: '',
+    env: 'REDIS_URL',
+    unit: 'URL',
+    doc: 'Redis for shared rate-limit counters, so N instances count together (`redis://127.0.0.1:6379`). Empty: each process counts alone, which suits one instance.',
   },
 };
 

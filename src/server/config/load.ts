@@ -32,6 +32,9 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     'idTokenTtlSeconds',
     'bodyLimitBytes',
     'maxParameterLength',
+    'loginAttemptsPerIp',
+    'loginAttemptsPerAccount',
+    'loginAttemptWindowSeconds',
   ] as const) {
     checkInteger(config[key], key, 1, Number.MAX_SAFE_INTEGER);
   }
@@ -44,7 +47,10 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
   if (config.accessTokenSigningAlg !== 'ES256' && config.accessTokenSigningAlg !== 'RS256') {
     throw new ConfigError(`"accessTokenSigningAlg" must be ES256 or RS256 (got "${String(config.accessTokenSigningAlg)}")`);
   }
-  if (typeof config.production !== 'boolean') throw new ConfigError('"production" must be true or false');
+  for (const key of ['production', 'migrateOnStart', 'metricsEnabled'] as const) {
+    if (typeof config[key] !== 'boolean') throw new ConfigError(`"${key}" must be true or false`);
+  }
+  if (config.redisUrl !== '' && !/^rediss?:\/\//.test(config.redisUrl)) throw new ConfigError('"redisUrl" must look like redis://HOST:PORT');
   if (config.keyEncryptionKey !== '' && !/^[A-Za-z0-9+/_-]{43}=?$/.test(config.keyEncryptionKey)) {
     throw new ConfigError('"keyEncryptionKey" must be 32 random bytes in base64 or base64url (43 characters)');
   }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
+import { isDatabaseUnavailable } from '../../storage/database-unavailable.ts';
 import { errorPage } from '../pages/error-page.ts';
 
 /** Route option: how errors of this route reach the user. JSON is the default. */
@@ -15,9 +16,10 @@ declare module 'fastify' {
  * CSRF check) become `invalid_request`; anything else is a `server_error` that is logged and
  * never described to the caller.
  */
-export function registerErrorHandler(app: FastifyInstance): void {
+export function registerErrorHandler(app: FastifyInstance, onError: (code: string) => void = () => {}): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauthError = toOAuthError(error, request);
+    onError(oauthError.code);
     sendError(oauthError, request, reply);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -61,7 +63,7 @@ export function sendError(error: OAuthError, request: FastifyRequest, reply: Fas
   return reply.type('application/json; charset=utf-8').send(error.toJSON());
 }
 
-function toOAuthError(error: FastifyError, request: FastifyRequest): OAuthError {
+export function toOAuthError(error: FastifyError, request: FastifyRequest): OAuthError {
   if (isOAuthError(error)) {
     if (error.code === 'server_error') request.log.error({ err: error }, 'server error');
     return error;
@@ -77,6 +79,10 @@ function toOAuthError(error: FastifyError, request: FastifyRequest): OAuthError 
     case 'FST_CSRF_MISSING_SECRET':
     case 'FST_CSRF_INVALID_TOKEN':
       return new OAuthError('invalid_request', 'the form has expired or did not come from this site; go back, reload the page and try again', { status: 403 });
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: error }, 'database unavailable');
+    return new OAuthError('temporarily_unavailable', 'the service is briefly unavailable; try again in a few seconds');
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return new OAuthError('invalid_request', error.message);

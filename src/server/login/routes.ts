@@ -19,6 +19,26 @@ function safeReturnTo(value: string | undefined): string {
 export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const page = { config: { errorFormat: 'page' as const } };
   const csrf = { ...page, preHandler: app.csrfProtection };
+  // Online password guessing is slowed per client address and per account (RFC 6819 §4.4.3.6):
+  // the first stops one address trying many accounts, the second many addresses trying one.
+  const tooMany = (_request: unknown, context: { after: string }) =>
+    new OAuthError('temporarily_unavailable', `Too many sign-in attempts. Try again in ${context.after}.`, { status: 429 });
+  const window = ctx.config.loginAttemptWindowSeconds * 1000;
+  const perIp = app.rateLimit({
+    max: ctx.config.loginAttemptsPerIp,
+    timeWindow: window,
+    keyGenerator: (request) => `login-ip:${request.ip}`,
+    errorResponseBuilder: tooMany,
+  });
+  const perAccount = app.rateLimit({
+    max: ctx.config.loginAttemptsPerAccount,
+    timeWindow: window,
+    keyGenerator: (request) => {
+      const username = request.body instanceof Map ? (request.body.get('username') as string[] | undefined)?.[0] : undefined;
+      return `login-account:${(username ?? '').toLowerCase().slice(0, 200)}`;
+    },
+    errorResponseBuilder: tooMany,
+  });
 
   app.get('/', page, async (request, reply) => {
     const active = await findActiveSession(readSessionCookie(request), ctx);
@@ -35,7 +55,7 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username }));
   });
 
-  app.post('/login', csrf, async (request, reply) => {
+  app.post('/login', { ...page, preHandler: [app.csrfProtection, perIp, perAccount] }, async (request, reply) => {
     const params = formParams(request);
     const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
     const username = optionalParam(params, 'username', 200);
