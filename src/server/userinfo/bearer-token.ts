@@ -1,34 +1,18 @@
-import { OAuthError } from '../../shared/oauth-error.ts';
+import * as bearer from '../../shared/bearer.ts';
+import type { OAuthError } from '../../shared/oauth-error.ts';
 import type { AccessTokenRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../secrets/opaque-secret.ts';
 
-/** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
-const bearerHeader = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
-const realm = 'realm="gatehouse"';
-
-/** RFC 6750 §3: a request without credentials gets a bare challenge, without an error code. */
-export function missingTokenError(): OAuthError {
-  return new OAuthError('invalid_token', 'the request has no access token', { wwwAuthenticate: `Bearer ${realm}` });
-}
+const realm = 'gatehouse';
 
 export function invalidTokenError(description: string): OAuthError {
-  return new OAuthError('invalid_token', description, {
-    wwwAuthenticate: `Bearer ${realm}, error="invalid_token", error_description="${description}"`,
-  });
+  return bearer.invalidTokenError(description, realm);
 }
 
 /** Extracts the token of an `Authorization: Bearer` header (RFC 6750 §2.1). */
 export function parseBearerHeader(header: string | undefined): string {
-  if (header === undefined || header === '') throw missingTokenError();
-  const match = bearerHeader.exec(header);
-  if (match === null) {
-    throw new OAuthError('invalid_request', 'the Authorization header must be "Bearer <token>" (RFC 6750 §2.1)', {
-      wwwAuthenticate: `Bearer ${realm}, error="invalid_request"`,
-    });
-  }
-  return match[1]!;
+  return bearer.parseBearerHeader(header, realm);
 }
 
 /** The live access token a bearer value names; unknown, expired and revoked tokens are all `invalid_token`. */
@@ -40,11 +24,8 @@ export async function findLiveAccessToken(token: string, ctx: ServerContext): Pr
   return record;
 }
 
-/** RFC 6750 §3.1: the token is fine but lacks the scope the resource needs. */
+/** RFC 6750 §3.1: the resource needs any one of `acceptable`. */
 export function requireAnyScope(token: AccessTokenRecord, acceptable: readonly string[]): void {
   if (acceptable.some((scope) => token.scopes.includes(scope))) return;
-  const scope = acceptable.join(' ');
-  throw new OAuthError('insufficient_scope', `the access token needs one of the scopes "${scope}"`, {
-    wwwAuthenticate: `Bearer ${realm}, error="insufficient_scope", scope="${scope}"`,
-  });
+  throw bearer.insufficientScopeError(acceptable, realm, `the access token needs one of the scopes "${acceptable.join(' ')}"`);
 }
