@@ -14,7 +14,7 @@ export {
   type SignInTransaction,
 } from './sign-in.ts';
 export { parseTokenResponse, requestTokens, TokenEndpointError, type TokenSet } from './token-endpoint.ts';
-export { ReauthenticationRequired, TokenVault, type TokenVaultOptions } from './vault/token-vault.ts';
+export { ReauthenticationRequired, TokenVault, type StoredTokenInfo, type TokenVaultOptions } from './vault/token-vault.ts';
 export type { VaultKeys } from './vault/vault-encryption.ts';
 export { Accounts, type LinkedIdentity, type SignedInUser } from './accounts.ts';
 export { OAuthError } from '../shared/oauth-error.ts';

@@ -93,7 +93,7 @@ export async function discoverProvider(
 export function standardProfile(userinfo: Record<string, unknown>, idTokenClaims: Record<string, unknown> | undefined): Profile {
   const claims = { ...idTokenClaims, ...userinfo };
   return {
-    subject: String(claims.sub),
+    subject: subjectOf(claims.sub),
     ...optionalString('name', claims.name),
     ...optionalString('username', claims.preferred_username),
     ...optionalString('email', claims.email),
@@ -101,6 +101,15 @@ export function standardProfile(userinfo: Record<string, unknown>, idTokenClaims
     ...optionalString('picture', claims.picture),
     raw: claims,
   };
+}
+
+/**
+ * A provider's user identifier as a string; '' when it is missing, which `completeSignIn` refuses
+ * (`String(undefined)` would give every such user the same subject "undefined", one account).
+ */
+export function subjectOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : '';
 }
 
 export function optionalString<K extends string>(key: K, value: unknown): { [P in K]?: string } {

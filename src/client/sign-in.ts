@@ -117,7 +117,10 @@ export async function completeSignIn(
     // OpenID Connect Core §5.3.2: the UserInfo `sub` must equal the ID token's.
     throw new OAuthError('invalid_request', 'the userinfo subject differs from the ID token subject');
   }
-  return { profile: provider.profileFrom(userinfo, idTokenClaims), tokens };
+  const profile = provider.profileFrom(userinfo, idTokenClaims);
+  // The subject is the identity (accounts link by it): a profile without one must not sign anyone in.
+  if (profile.subject === '') throw new OAuthError('invalid_request', `${provider.displayName} returned a profile without a subject (user id)`);
+  return { profile, tokens };
 }
 
 const jwksByUri = new Map<string, JWTVerifyGetKey>();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { insufficientScopeError, invalidTokenError, parseBearerHeader } from '../shared/bearer.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { OAuthError } from '../shared/oauth-error.ts';
@@ -16,6 +16,11 @@ export interface IntrospectionOptions {
    * revocation can therefore take this long to be noticed; set 0 to ask every time.
    */
   cacheSeconds?: number;
+  /**
+   * How long to wait for the authorization server's answer, in seconds (default 5, as for the
+   * JWKS). Past it the request fails with 503 `temporarily_unavailable` instead of hanging.
+   */
+  timeoutSeconds?: number;
 }
 
 export interface ResourceServerOptions {
@@ -73,17 +78,41 @@ export function createAccessTokenVerifier(options: ResourceServerOptions): Acces
   const realm = options.realm ?? options.audience;
   const clock = options.clock ?? systemClock;
   const fetchImpl = options.fetch ?? fetch;
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri ?? `${options.issuer}/jwks`), {
+  // jose's own refetch on an unknown kid waits 30 s after *any* fetch, which would refuse the
+  // tokens of a key rotated in just after the last fetch; `keys` below does that refetch itself.
+  const remoteJwks = createRemoteJWKSet(new URL(options.jwksUri ?? `${options.issuer}/jwks`), {
     cacheMaxAge: 10 * 60_000,
-    cooldownDuration: 30_000,
+    cooldownDuration: Number.POSITIVE_INFINITY,
   });
+  let kidRefetch: { at: number; done: Promise<void> } | undefined;
+  /**
+   * The issuer's keys: cached, and fetched again when a token names an unknown `kid` (a key
+   * rotation) — at most once per 30 s counted from the last such refetch, so forged kids cannot
+   * turn every request into a fetch at the issuer. A fetch that fails is the issuer's trouble,
+   * not the token's: 503, never `invalid_token`.
+   */
+  const keys: JWTVerifyGetKey = async (header, token) => {
+    try {
+      try {
+        return await remoteJwks(header, token);
+      } catch (error) {
+        if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+        if (kidRefetch === undefined || Date.now() - kidRefetch.at >= 30_000) kidRefetch = { at: Date.now(), done: remoteJwks.reload() };
+        await kidRefetch.done;
+        return await remoteJwks(header, token);
+      }
+    } catch (error) {
+      if (isKeyFetchFailure(error)) throw new OAuthError('temporarily_unavailable', 'the authorization server\'s keys cannot be fetched');
+      throw error;
+    }
+  };
   const introspectionCache = new Map<string, { token: VerifiedAccessToken | undefined; until: number }>();
   const invalid = (description: string) => invalidTokenError(description, realm);
 
   async function verifyJwt(token: string): Promise<VerifiedAccessToken> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
+      ({ payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
         audience: options.audience,
         typ: 'at+jwt',
@@ -91,10 +120,8 @@ export function createAccessTokenVerifier(options: ResourceServerOptions): Acces
         currentDate: new Date(clock.now()),
       }));
     } catch (error) {
+      if (error instanceof OAuthError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw invalid('the access token has expired');
-      if (error instanceof joseErrors.JWKSTimeout || (error as { code?: string }).code === 'ERR_JOSE_GENERIC') {
-        throw new OAuthError('temporarily_unavailable', 'the authorization server\'s keys cannot be fetched');
-      }
       throw invalid('the access token is not valid for this API');
     }
     return {
@@ -114,7 +141,7 @@ export function createAccessTokenVerifier(options: ResourceServerOptions): Acces
     const key = createHash('sha256').update(token).digest('base64url');
     const now = clock.now();
     const cached = introspectionCache.get(key);
-    if (cached !== undefined && cached.until > now) {
+    if (cached !== undefined && cached.until > now + 1e12) {
       if (cached.token === undefined) throw invalid('the access token is not active');
       return cached.token;
     }
@@ -126,11 +153,14 @@ export function createAccessTokenVerifier(options: ResourceServerOptions): Acces
         authorization: `Basic ${Buffer.from(`${encodeURIComponent(settings.clientId)}:${encodeURIComponent(settings.clientSecret)}`).toString('base64')}`,
       },
       body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+      signal: AbortSignal.timeout((settings.timeoutSeconds ?? 5) * 1000),
     }).catch(() => {
       throw new OAuthError('temporarily_unavailable', 'the authorization server cannot be reached for introspection');
     });
     if (!response.ok) throw new OAuthError('temporarily_unavailable', `introspection answered ${response.status}`);
-    const body = (await response.json()) as Record<string, unknown>;
+    // RFC 7662 §2.2: a JSON object; anything else (a proxy's error page, a cut-off body) says nothing about the token.
+    const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | null | undefined;
+    if (body === null || typeof body !== 'object') throw new OAuthError('temporarily_unavailable', 'introspection did not answer a JSON object');
     const cacheUntil = now + (settings.cacheSeconds ?? 30) * 1000;
     const verified = body.active === true ? fromIntrospection(body) : undefined;
     const valid =
@@ -161,7 +191,7 @@ export function createAccessTokenVerifier(options: ResourceServerOptions): Acces
 function extractToken(request: BearerRequest, options: ResourceServerOptions, realm: string): string {
   const header = request.headers.authorization;
   const headerValue = Array.isArray(header) ? header[0] : header;
-  const fromBody = options.allowBodyToken ? stringField(request.body, 'access_token') : undefined;
+  const fromBody = options.allowBodyToken && isFormEncoded(request) ? stringField(request.body, 'access_token') : undefined;
   const fromQuery = options.allowQueryToken ? stringField(request.query, 'access_token') : undefined;
   const present = [headerValue, fromBody, fromQuery].filter((value) => value !== undefined && value !== '');
   if (present.length > 1) {
@@ -172,6 +202,22 @@ function extractToken(request: BearerRequest, options: ResourceServerOptions, re
   if (fromBody !== undefined && fromBody !== '') return fromBody;
   if (fromQuery !== undefined && fromQuery !== '') return fromQuery;
   return parseBearerHeader(headerValue, realm);
+}
+
+/** RFC 6750 §2.2: the body method is for `application/x-www-form-urlencoded` bodies only. */
+function isFormEncoded(request: BearerRequest): boolean {
+  const type = request.headers['content-type'];
+  return typeof type === 'string' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
+}
+
+/** The JWKS could not be had: the network failed, timed out, or the answer was no key set. */
+function isKeyFetchFailure(error: unknown): boolean {
+  return (
+    error instanceof TypeError || // fetch: connection refused, reset, DNS
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC') // not 200, or not JSON
+  );
 }
 
 function stringField(source: unknown, name: string): string | undefined {

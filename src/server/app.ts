@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import pino, { type DestinationStream } from 'pino';
@@ -38,19 +38,28 @@ export interface BuildServerInput {
  */
 const redactedPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'res.headers.location'];
 
+/**
+ * The request as logged: Fastify's default shape, but the path without its query string, which
+ * carries `id_token_hint` (an ID token, OpenID Connect Core §3.1.2.1), `login_hint`, and any
+ * token a careless client puts in the URI (RFC 6750 §2.3).
+ */
+function requestForLog(request: FastifyRequest) {
+  return { method: request.method, url: request.url.split('?')[0], host: request.host, remoteAddress: request.ip };
+}
+
 /** Builds the authorization server. It never listens: `main.ts` does, tests use `inject()`. */
 export async function buildServer({ config, storage, clock, keyEncryption, logger = false }: BuildServerInput): Promise<FastifyInstance> {
   const ctx = createServerContext(config, storage, clock, keyEncryption);
   const metrics = new ServerMetrics(storage, clock);
   const loggerInstance: FastifyBaseLogger | undefined =
-    logger === false ? undefined : pino({ level: logger.level, redact: redactedPaths }, logger.destination ?? pino.destination(1));
+    logger === false ? undefined : pino({ level: logger.level, redact: redactedPaths, serializers: { req: requestForLog } }, logger.destination ?? pino.destination(1));
   const app: FastifyInstance = Fastify({
     loggerInstance,
     bodyLimit: config.bodyLimitBytes,
     // Request ids are generated here, never taken from a client-supplied header; every log line
     // of a request carries it, and the response names it for support requests.
     requestIdHeader: false,
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     genReqId: () => randomUUID(),
     trustProxy: config.trustedProxies === '' ? false : config.trustedProxies.split(',').map((entry) => entry.trim()),
     return503OnClosing: true,

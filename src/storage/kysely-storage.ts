@@ -59,7 +59,7 @@ export class KyselyStorage implements Storage {
         `the database schema is newer than this Gatehouse (it has migration ${unknown.join(', ')}); upgrade Gatehouse or restore a backup of the matching version`,
       );
     }
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider, ...(await this.#migrationTableSchema()) });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
       const failed = results?.find((result) => result.status === 'Error');
@@ -67,6 +67,21 @@ export class KyselyStorage implements Storage {
         cause: error,
       });
     }
+  }
+
+  /**
+   * On PostgreSQL, the schema this connection works in (`?schema=` sets it). Without it Kysely's
+   * migrator takes a `kysely_migration` table in any other schema of the database for its own,
+   * skips creating one here, and fails on the missing lock table.
+   */
+  async #migrationTableSchema(): Promise<{ migrationTableSchema?: string }> {
+    let schema: string | null | undefined;
+    try {
+      schema = (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(this.#db)).rows[0]?.schema;
+    } catch {
+      return {}; // SQLite: no current_schema(), and no schemas to confuse
+    }
+    return schema ? { migrationTableSchema: schema } : {};
   }
 
   async transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { optionalString, type ClientCredentials, type Provider } from '../provider.ts';
+import { optionalString, subjectOf, type ClientCredentials, type Provider } from '../provider.ts';
 
 /**
  * GitHub OAuth apps (docs: "Authorizing OAuth apps"). Quirks:
@@ -24,7 +24,7 @@ export function githubProvider(credentials: ClientCredentials): Provider {
     pkce: true,
     profileFrom(user) {
       return {
-        subject: String(user.id),
+        subject: subjectOf(user.id),
         ...optionalString('name', user.name),
         ...optionalString('username', user.login),
         ...optionalString('email', user.email),

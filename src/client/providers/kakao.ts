@@ -1,4 +1,4 @@
-import { optionalString, type ClientCredentials, type Provider } from '../provider.ts';
+import { optionalString, subjectOf, type ClientCredentials, type Provider } from '../provider.ts';
 
 /**
  * Kakao Login (developers.kakao.com). Quirks:
@@ -24,7 +24,7 @@ export function kakaoProvider(credentials: ClientCredentials): Provider {
       const account = (user.kakao_account ?? {}) as Record<string, unknown>;
       const profile = (account.profile ?? {}) as Record<string, unknown>;
       return {
-        subject: String(user.id),
+        subject: subjectOf(user.id),
         ...optionalString('name', profile.nickname),
         ...optionalString('username', profile.nickname),
         ...optionalString('email', account.email),

@@ -1,4 +1,4 @@
-import { optionalString, type ClientCredentials, type Provider } from '../provider.ts';
+import { optionalString, subjectOf, type ClientCredentials, type Provider } from '../provider.ts';
 
 /**
  * Naver Login (developers.naver.com). Quirks:
@@ -23,7 +23,7 @@ export function naverProvider(credentials: ClientCredentials): Provider {
     profileFrom(body) {
       const user = (body.response ?? {}) as Record<string, unknown>;
       return {
-        subject: String(user.id),
+        subject: subjectOf(user.id),
         ...optionalString('name', user.name ?? user.nickname),
         ...optionalString('username', user.nickname),
         ...optionalString('email', user.email),

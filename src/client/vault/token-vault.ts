@@ -16,6 +16,18 @@ export class ReauthenticationRequired extends OAuthError {
   }
 }
 
+/** What is stored for a user × provider, without the secrets. */
+export interface StoredTokenInfo {
+  scopes: string[];
+  /** Epoch milliseconds; null for tokens that do not expire. */
+  expiresAt: number | null;
+  hasRefreshToken: boolean;
+  /** How many times the tokens were refreshed (or stored again) since the first sign-in. */
+  refreshCount: number;
+  /** When the tokens were last written, epoch milliseconds. */
+  updatedAt: number;
+}
+
 export interface TokenVaultOptions {
   /** `sqlite:PATH` or `postgres://…`; several processes may share it. */
   databaseUrl: string;
@@ -96,9 +108,17 @@ export class TokenVault {
   }
 
   /** The scopes and expiry of what is stored, without the secrets. */
-  async describe(userId: string, providerId: string): Promise<{ scopes: string[]; expiresAt: number | null; version: number } | undefined> {
+  async describe(userId: string, providerId: string): Promise<StoredTokenInfo | undefined> {
     const row = await this.#row(userId, providerId);
-    return row && { scopes: JSON.parse(row.scopes) as string[], expiresAt: row.expires_at === null ? null : Number(row.expires_at), version: Number(row.version) };
+    return (
+      row && {
+        scopes: JSON.parse(row.scopes) as string[],
+        expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+        hasRefreshToken: row.refresh_token !== null,
+        refreshCount: Number(row.version),
+        updatedAt: Number(row.updated_at),
+      }
+    );
   }
 
   /** Step 7–8: a valid access token, refreshed first when it is about to expire. */

@@ -3,7 +3,7 @@ import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
 import { grantedScopes, hasConsent, rememberConsent } from '../consent/remembered-consent.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
-import { optionalParam, queryParams, serializeParams, type Params } from '../http/params.ts';
+import { optionalParam, queryParams, repeatableParam, serializeParams, type Params } from '../http/params.ts';
 import { readSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
 import { consentPage } from '../pages/consent-page.ts';
@@ -116,7 +116,8 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
     const hintedSub = hint === undefined ? undefined : await verifyIdTokenHint(hint, authorization.client.id, ctx);
     if (active === undefined) return true;
     const { authTime } = active.session;
-    if (authorization.prompt.has('login')) return true;
+    // `select_account` shows the login form too: it is where the user picks which account to use.
+    if (authorization.prompt.has('login') || authorization.prompt.has('select_account')) return true;
     const loginAfter = Number(optionalParam(params, loginAfterParameter, 20) ?? 0);
     if (authTime < loginAfter) return true;
     // Core §3.1.2.1: "max_age=0 is equivalent to prompt=login", even for a session of this instant.
@@ -156,7 +157,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
         claims: optionalParam(params, 'claims', max),
         request: optionalParam(params, 'request', max),
         requestUri: optionalParam(params, 'request_uri', max),
-        resources: params.get('resource')?.filter((value) => value !== ''),
+        resources: repeatableParam(params, 'resource', max),
       },
       ctx,
     );
@@ -181,15 +182,16 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
 
 /**
  * Where to send a browser that must log in: the login form, returning to this same request
- * afterwards, with `prompt=login` replaced by the time the new login must come after.
+ * afterwards, with `prompt=login` (or `select_account`) replaced by the time the new login must
+ * come after.
  */
 function loginRedirect(params: Params, now: number): string {
   const returnParams = pick(params);
   const prompt = params.get('prompt')?.[0]?.split(' ').filter((value) => value !== '') ?? [];
   // `max_age` is replaced by the same marker: checked again on return, it would send the user
   // back to the form whenever the redirect takes longer than max_age (max_age=0: always).
-  if (prompt.includes('login') || returnParams.has('max_age')) {
-    const rest = prompt.filter((value) => value !== 'login');
+  if (prompt.includes('login') || prompt.includes('select_account') || returnParams.has('max_age')) {
+    const rest = prompt.filter((value) => value !== 'login' && value !== 'select_account');
     if (rest.length > 0) returnParams.set('prompt', [rest.join(' ')]);
     else returnParams.delete('prompt');
     returnParams.delete('max_age');

@@ -64,6 +64,20 @@ export function requiredParam(params: Params, name: string, maxLength: number): 
   return value;
 }
 
+/**
+ * Reads a parameter that may repeat (RFC 8707 `resource`): every non-empty value, each at most
+ * `maxLength` characters; undefined when none was sent.
+ */
+export function repeatableParam(params: Params, name: string, maxLength: number): string[] | undefined {
+  const values = params.get(name)?.filter((value) => value !== '');
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 20) throw new OAuthError('invalid_request', `"${name}" is repeated more than 20 times`);
+  if (values.some((value) => value.length > maxLength)) {
+    throw new OAuthError('invalid_request', `"${name}" is longer than ${maxLength} characters`);
+  }
+  return values;
+}
+
 /** The query string of a raw request URL, parsed strictly. */
 export function queryParams(rawUrl: string | undefined): Params {
   const url = rawUrl ?? '';

@@ -63,7 +63,13 @@ export class SigningKeys {
   /** The JWK Set of RFC 7517: active keys and retired keys still within their publication. */
   async publicJwks(): Promise<{ keys: JWK[] }> {
     const now = this.#clock.now();
-    const keys = (await this.#storage.listSigningKeys()).filter((key) => key.state === 'active' || (key.publishUntil ?? 0) > now);
+    let stored = await this.#storage.listSigningKeys();
+    if (!stored.some((key) => key.state === 'active')) {
+      // A server embedded without `main.ts` has not created keys yet; never publish an empty set.
+      await this.ensureActiveKeys();
+      stored = await this.#storage.listSigningKeys();
+    }
+    const keys = stored.filter((key) => key.state === 'active' || (key.publishUntil ?? 0) > now);
     return { keys: keys.map((key) => key.publicJwk as JWK) };
   }
 

@@ -27,6 +27,10 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
     const extra = scopes.filter((scope) => !machineScopes.includes(scope));
     throw new OAuthError('invalid_scope', `client_credentials cannot grant "${formatScope(extra)}" to this client`);
   }
+  // RFC 6749 §3.3: with no usable default, fail rather than issue a token that grants nothing.
+  if (scopes.length === 0) {
+    throw new OAuthError('invalid_scope', 'this client is registered for no scope it can hold for itself (only user scopes such as profile)');
+  }
   const audience = narrowResources(input.resources, client.resources, null);
   return ctx.storage.transaction((tx) =>
     issueTokens(

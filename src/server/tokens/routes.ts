@@ -3,7 +3,7 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { readClientCredentials } from '../http/client-credentials.ts';
 import { formParams } from '../http/form-body.ts';
-import { optionalParam, requiredParam, type Params } from '../http/params.ts';
+import { optionalParam, repeatableParam, requiredParam, type Params } from '../http/params.ts';
 import { parseResources } from '../resources/resource-indicators.ts';
 import { exchangeAuthorizationCode } from './authorization-code-grant.ts';
 import { authenticateClient } from './client-authentication.ts';
@@ -17,7 +17,7 @@ const supportedGrantTypes = new Set(['authorization_code', 'refresh_token', 'cli
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const max = ctx.config.maxParameterLength;
-  const resources = (params: Params) => parseResources(params.get('resource')?.filter((value) => value !== ''));
+  const resources = (params: Params) => parseResources(repeatableParam(params, 'resource', max));
 
   app.post('/token', async (request, reply) => {
     const params = formParams(request);
