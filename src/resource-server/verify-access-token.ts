@@ -141,7 +141,7 @@ export function createAccessTokenVerifier(options: ResourceServerOptions): Acces
     const key = createHash('sha256').update(token).digest('base64url');
     const now = clock.now();
     const cached = introspectionCache.get(key);
-    if (cached !== undefined && cached.until > now + 1e12) {
+    if (cached !== undefined && cached.until > now) {
       if (cached.token === undefined) throw invalid('the access token is not active');
       return cached.token;
     }

@@ -224,12 +224,13 @@ function buildProgram(io: CliIo): Command {
     .option('--password-stdin', 'read the password from standard input')
     .option('--name <name>', 'full name (the `name` claim)')
     .option('--email <email>', 'email address (the `email` claim)')
+    .option('--admin', 'may use the admin console and the admin API')
     .option('--json', 'print JSON')
     .action((options: UserCreateOptions) =>
       withContext(async (ctx) => {
         const password = options.passwordStdin ? await readStdin(io) : await promptPassword(io);
         const account = await createAccount(
-          { username: options.username, password, name: options.name ?? null, email: options.email ?? null },
+          { username: options.username, password, name: options.name ?? null, email: options.email ?? null, isAdmin: options.admin ?? false },
           ctx,
         );
         print(options.json ? JSON.stringify(accountJson(account), null, 2) : `Created user "${account.username}" (sub ${account.id}).`);
@@ -288,6 +289,7 @@ interface UserCreateOptions {
   passwordStdin?: boolean;
   name?: string;
   email?: string;
+  admin?: boolean;
   json?: boolean;
 }
 
@@ -342,6 +344,8 @@ function accountJson(account: AccountRecord) {
   return {
     sub: account.id,
     username: account.username,
+    admin: account.isAdmin,
+    disabled: account.disabledAt !== null,
     name: account.name,
     email: account.email,
     created_at: new Date(account.createdAt).toISOString(),

@@ -12,5 +12,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (/^08|^57P0[123]$|^57014$/.test(code)) return true;
     if (['SQLITE_BUSY', 'SQLITE_LOCKED', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(code)) return true;
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(message);
+  // `Query read timeout`: pg's client-side query_timeout, for a connection that went silent.
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Query read timeout/i.test(message);
 }

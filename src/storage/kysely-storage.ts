@@ -5,6 +5,7 @@ import type { Database } from './schema.ts';
 import type {
   AccessTokenFormat,
   AccessTokenRecord,
+  AuditEventRecord,
   AccountRecord,
   AuthorizationCodeRecord,
   ClientRecord,
@@ -59,7 +60,8 @@ export class KyselyStorage implements Storage {
         `the database schema is newer than this Gatehouse (it has migration ${unknown.join(', ')}); upgrade Gatehouse or restore a backup of the matching version`,
       );
     }
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider, ...(await this.#migrationTableSchema()) });
+    const schema = await this.#postgresSchema();
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
       const failed = results?.find((result) => result.status === 'Error');
@@ -74,14 +76,13 @@ export class KyselyStorage implements Storage {
    * migrator takes a `kysely_migration` table in any other schema of the database for its own,
    * skips creating one here, and fails on the missing lock table.
    */
-  async #migrationTableSchema(): Promise<{ migrationTableSchema?: string }> {
-    let schema: string | null | undefined;
+  async #postgresSchema(): Promise<string | undefined> {
     try {
-      schema = (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(this.#db)).rows[0]?.schema;
+      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(this.#db);
+      return rows[0]?.schema ?? undefined;
     } catch {
-      return {}; // SQLite: no current_schema(), and no schemas to confuse
+      return undefined; // SQLite: no current_schema(), and no schemas to confuse
     }
-    return schema ? { migrationTableSchema: schema } : {};
   }
 
   async transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T> {
@@ -112,6 +113,12 @@ export class KyselyStorage implements Storage {
   async deleteClient(id: string): Promise<boolean> {
     const result = await this.#db.deleteFrom('clients').where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  async updateClient(client: ClientRecord): Promise<boolean> {
+    const { id: _id, secret_hash: _secret, created_at: _created, ...fields } = clientToRow(client);
+    const result = await this.#db.updateTable('clients').set(fields).where('id', '=', client.id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async updateClientSecret(id: string, secretHash: string): Promise<boolean> {
@@ -156,6 +163,21 @@ export class KyselyStorage implements Storage {
     return result.numDeletedRows > 0n;
   }
 
+  async updateAccountPassword(id: string, passwordHash: string): Promise<boolean> {
+    const result = await this.#db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async setAccountDisabled(id: string, disabledAt: number | null): Promise<boolean> {
+    const result = await this.#db.updateTable('accounts').set({ disabled_at: disabledAt }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async setAccountAdmin(id: string, isAdmin: boolean): Promise<boolean> {
+    const result = await this.#db.updateTable('accounts').set({ is_admin: isAdmin ? 1 : 0 }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   // Sessions
 
   async insertSession(session: SessionRecord): Promise<void> {
@@ -188,6 +210,12 @@ export class KyselyStorage implements Storage {
     await this.#db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 
+  async deleteSessionsOfAccount(accountId: string, exceptIdHash?: string): Promise<void> {
+    let query = this.#db.deleteFrom('sessions').where('account_id', '=', accountId);
+    if (exceptIdHash !== undefined) query = query.where('id_hash', '!=', exceptIdHash);
+    await query.execute();
+  }
+
   async countActiveSessions(now: number): Promise<number> {
     const row = await this.#db
       .selectFrom('sessions')
@@ -206,15 +234,29 @@ export class KyselyStorage implements Storage {
       .where('account_id', '=', accountId)
       .where('client_id', '=', clientId)
       .executeTakeFirst();
-    return (
-      row && {
-        accountId: row.account_id,
-        clientId: row.client_id,
-        scopes: JSON.parse(row.scopes) as string[],
-        createdAt: Number(row.created_at),
-        updatedAt: Number(row.updated_at),
-      }
-    );
+    return row && grantFromRow(row);
+  }
+
+  async listGrantsOfAccount(accountId: string): Promise<GrantRecord[]> {
+    const rows = await this.#db.selectFrom('grants').selectAll().where('account_id', '=', accountId).orderBy('updated_at', 'desc').execute();
+    return rows.map(grantFromRow).sort((a, b) => (b.lastUsedAt ?? b.updatedAt) - (a.lastUsedAt ?? a.updatedAt));
+  }
+
+  async deleteGrant(accountId: string, clientId: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('grants').where('account_id', '=', accountId).where('client_id', '=', clientId).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async touchGrant(accountId: string, clientId: string, now: number): Promise<void> {
+    await this.#db.updateTable('grants').set({ last_used_at: now }).where('account_id', '=', accountId).where('client_id', '=', clientId).execute();
+  }
+
+  async revokeTokensOf(accountId: string, clientId: string | undefined, now: number): Promise<void> {
+    for (const table of ['access_tokens', 'refresh_tokens'] as const) {
+      let query = this.#db.updateTable(table).set({ revoked_at: now }).where('account_id', '=', accountId).where('revoked_at', 'is', null);
+      if (clientId !== undefined) query = query.where('client_id', '=', clientId);
+      await query.execute();
+    }
   }
 
   async saveGrant(grant: GrantRecord): Promise<void> {
@@ -227,6 +269,7 @@ export class KyselyStorage implements Storage {
         scopes,
         created_at: grant.createdAt,
         updated_at: grant.updatedAt,
+        last_used_at: grant.lastUsedAt,
       })
       .onConflict((oc) => oc.columns(['account_id', 'client_id']).doUpdateSet({ scopes, updated_at: grant.updatedAt }))
       .execute();
@@ -299,6 +342,36 @@ export class KyselyStorage implements Storage {
         .where('revoked_at', 'is', null)
         .execute();
     }
+  }
+
+  // Audit trail
+
+  async insertAuditEvent(event: AuditEventRecord): Promise<void> {
+    await this.#db
+      .insertInto('audit_events')
+      .values({
+        id: event.id,
+        at: event.at,
+        actor: event.actor,
+        action: event.action,
+        subject: event.subject,
+        detail: JSON.stringify(event.detail),
+        ip: event.ip,
+      })
+      .execute();
+  }
+
+  async listAuditEvents(limit: number): Promise<AuditEventRecord[]> {
+    const rows = await this.#db.selectFrom('audit_events').selectAll().orderBy('at', 'desc').orderBy('id').limit(limit).execute();
+    return rows.map((row) => ({
+      id: row.id,
+      at: Number(row.at),
+      actor: row.actor,
+      action: row.action,
+      subject: row.subject,
+      detail: JSON.parse(row.detail) as Record<string, unknown>,
+      ip: row.ip,
+    }));
   }
 
   // Signing keys
@@ -406,6 +479,8 @@ function accountToRow(account: AccountRecord): Row<'accounts'> {
     name: account.name,
     email: account.email,
     email_verified: account.emailVerified ? 1 : 0,
+    is_admin: account.isAdmin ? 1 : 0,
+    disabled_at: account.disabledAt,
     created_at: account.createdAt,
   };
 }
@@ -418,7 +493,20 @@ function accountFromRow(row: Row<'accounts'>): AccountRecord {
     name: row.name,
     email: row.email,
     emailVerified: Number(row.email_verified) === 1,
+    isAdmin: Number(row.is_admin) === 1,
+    disabledAt: nullableNumber(row.disabled_at),
     createdAt: Number(row.created_at),
+  };
+}
+
+function grantFromRow(row: Row<'grants'>): GrantRecord {
+  return {
+    accountId: row.account_id,
+    clientId: row.client_id,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    lastUsedAt: nullableNumber(row.last_used_at),
   };
 }
 

@@ -28,12 +28,28 @@ function dialectFor(databaseUrl: string): Dialect {
   throw new Error(`unsupported database URL "${databaseUrl}": use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`);
 }
 
+/**
+ * On PostgreSQL, migrations run on connections of their own without the deadlines of request
+ * queries: they may wait for another process's migration (Kysely's lock is one for the whole
+ * database) and may take long on large tables.
+ */
+async function migrate(databaseUrl: string, storage: KyselyStorage): Promise<void> {
+  if (!isPostgresUrl(databaseUrl)) return storage.migrate();
+  const { dialect } = createPostgresDialect(databaseUrl, { maxConnections: 2, connectionTimeoutMs: 3000, statementTimeoutMs: 0 });
+  const migrating = new KyselyStorage(new Kysely<Database>({ dialect }));
+  try {
+    await migrating.migrate();
+  } finally {
+    await migrating.close();
+  }
+}
+
 /** Opens the database a URL names (`sqlite:PATH` or `postgres://…`) and brings its schema up to date. */
 export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<KyselyStorage> {
   const db = new Kysely<Database>({ dialect: dialectFor(databaseUrl) });
   const storage = new KyselyStorage(db);
   try {
-    if (options.migrate !== false) await storage.migrate();
+    if (options.migrate !== false) await migrate(databaseUrl, storage);
     else await refuseOutdatedSchema(storage);
   } catch (error) {
     await storage.close();

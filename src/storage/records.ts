@@ -35,6 +35,10 @@ export interface AccountRecord {
   name: string | null;
   email: string | null;
   emailVerified: boolean;
+  /** May use the admin console and the admin API. */
+  isAdmin: boolean;
+  /** A disabled account cannot log in; its sessions and tokens are revoked when disabled. */
+  disabledAt: number | null;
   createdAt: number;
 }
 
@@ -54,6 +58,8 @@ export interface GrantRecord {
   scopes: string[];
   createdAt: number;
   updatedAt: number;
+  /** When the client last obtained tokens with this grant; null if never since consent. */
+  lastUsedAt: number | null;
 }
 
 export interface AuthorizationCodeRecord {
@@ -127,3 +133,16 @@ export type ConsumeResult<T> =
   | { outcome: 'consumed'; record: T }
   | { outcome: 'already-consumed'; record: T }
   | { outcome: 'unknown' };
+
+/** One line of the audit trail: who did what to what, and when. */
+export interface AuditEventRecord {
+  id: string;
+  at: number;
+  /** `account:<id>`, `client:<id>`, `cli` or `anonymous`. */
+  actor: string;
+  /** e.g. `login`, `login_failed`, `consent`, `token_revoked`, `client_created`. */
+  action: string;
+  subject: string | null;
+  detail: Record<string, unknown>;
+  ip: string | null;
+}

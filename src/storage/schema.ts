@@ -11,6 +11,7 @@ export interface Database {
   access_tokens: AccessTokensTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
 }
 
 export interface ClientsTable {
@@ -35,6 +36,8 @@ export interface AccountsTable {
   name: string | null;
   email: string | null;
   email_verified: number;
+  is_admin: number;
+  disabled_at: number | null;
   created_at: number;
 }
 
@@ -52,6 +55,7 @@ export interface GrantsTable {
   scopes: string;
   created_at: number;
   updated_at: number;
+  last_used_at: number | null;
 }
 
 export interface AuthorizationCodesTable {
@@ -105,4 +109,14 @@ export interface SigningKeysTable {
   created_at: number;
   retired_at: number | null;
   publish_until: number | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  subject: string | null;
+  detail: string;
+  ip: string | null;
 }

@@ -8,6 +8,7 @@ import type {
   RefreshTokenRecord,
   SessionRecord,
   SigningKeyRecord,
+  AuditEventRecord,
 } from './records.ts';
 
 export type * from './records.ts';
@@ -26,6 +27,8 @@ export interface Storage {
   listClients(): Promise<ClientRecord[]>;
   /** Deletes the client with its codes, tokens and grants; false when there was none. */
   deleteClient(id: string): Promise<boolean>;
+  /** Replaces the client's registration (all fields but id, secret and creation time). */
+  updateClient(client: ClientRecord): Promise<boolean>;
   updateClientSecret(id: string, secretHash: string): Promise<boolean>;
 
   /** Throws `OAuthError('conflict')` when the username is taken. */
@@ -35,16 +38,28 @@ export interface Storage {
   listAccounts(): Promise<AccountRecord[]>;
   /** Deletes the account with its sessions, grants, codes and tokens. */
   deleteAccount(id: string): Promise<boolean>;
+  updateAccountPassword(id: string, passwordHash: string): Promise<boolean>;
+  setAccountDisabled(id: string, disabledAt: number | null): Promise<boolean>;
+  setAccountAdmin(id: string, isAdmin: boolean): Promise<boolean>;
 
   insertSession(session: SessionRecord): Promise<void>;
   findSession(idHash: string): Promise<SessionRecord | undefined>;
   deleteSession(idHash: string): Promise<void>;
+  /** Ends every session of an account but `exceptIdHash` (after a password change). */
+  deleteSessionsOfAccount(accountId: string, exceptIdHash?: string): Promise<void>;
   /** Sessions not yet expired, for the active-sessions metric. */
   countActiveSessions(now: number): Promise<number>;
 
   findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined>;
   /** Inserts or replaces the grant of this account and client. */
   saveGrant(grant: GrantRecord): Promise<void>;
+  /** Every app the account has authorized, most recently used first. */
+  listGrantsOfAccount(accountId: string): Promise<GrantRecord[]>;
+  deleteGrant(accountId: string, clientId: string): Promise<boolean>;
+  /** Records that the client obtained tokens with this grant. */
+  touchGrant(accountId: string, clientId: string, now: number): Promise<void>;
+  /** Revokes every access and refresh token the client holds for the account. */
+  revokeTokensOf(accountId: string, clientId: string | undefined, now: number): Promise<void>;
 
   insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
   /**
@@ -65,6 +80,10 @@ export interface Storage {
 
   /** Revokes every access and refresh token of a family. */
   revokeFamily(familyId: string, now: number): Promise<void>;
+
+  insertAuditEvent(event: AuditEventRecord): Promise<void>;
+  /** Newest first. */
+  listAuditEvents(limit: number): Promise<AuditEventRecord[]>;
 
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
   /** Every stored key, active and retired, oldest first. */

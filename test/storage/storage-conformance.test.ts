@@ -68,7 +68,17 @@ function client(id: string): ClientRecord {
 }
 
 function account(id: string, username = id) {
-  return { id, username, passwordHash: '$argon2id$x', name: null, email: `${username}@example.com`, emailVerified: true, createdAt: t0 };
+  return {
+    id,
+    username,
+    passwordHash: '$argon2id$x',
+    name: null,
+    email: `${username}@example.com`,
+    emailVerified: true,
+    isAdmin: false,
+    disabledAt: null,
+    createdAt: t0,
+  };
 }
 
 function accessToken(hash: string, familyId: string, expiresAt = t0 + 3600_000): AccessTokenRecord {
@@ -225,16 +235,66 @@ for (const dialect of dialects) {
 
     test('consent is saved and replaced per account and client', async (t) => {
       const storage = await withStorage(t);
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0 });
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile', 'email'], createdAt: t0 + 9, updatedAt: t0 + 9 });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile', 'email'], createdAt: t0 + 9, updatedAt: t0 + 9, lastUsedAt: null });
       assert.deepEqual(await storage.findGrant('a1', 'c1'), {
         accountId: 'a1',
         clientId: 'c1',
         scopes: ['profile', 'email'],
         createdAt: t0,
         updatedAt: t0 + 9,
+        lastUsedAt: null,
       });
       assert.equal(await storage.findGrant('a1', 'c2'), undefined);
+    });
+
+    test('grants are listed per account, touched when used, and deleted; tokens are revoked per account and client', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertClient({ ...client('c2'), createdAt: t0 + 1 });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c2', scopes: ['email'], createdAt: t0, updatedAt: t0 + 1, lastUsedAt: null });
+      await storage.touchGrant('a1', 'c1', t0 + 50);
+      assert.deepEqual((await storage.listGrantsOfAccount('a1')).map((g) => [g.clientId, g.lastUsedAt]), [['c1', t0 + 50], ['c2', null]]);
+      await storage.insertAccessToken(accessToken('at-c1', 'fa'));
+      await storage.insertAccessToken({ ...accessToken('at-c2', 'fb'), clientId: 'c2' });
+      await storage.insertRefreshToken(refreshToken('rt-c1', 'fa'));
+      await storage.revokeTokensOf('a1', 'c1', t0 + 60);
+      assert.equal((await storage.findAccessToken('at-c1'))?.revokedAt, t0 + 60);
+      assert.equal((await storage.findRefreshToken('rt-c1'))?.revokedAt, t0 + 60);
+      assert.equal((await storage.findAccessToken('at-c2'))?.revokedAt, null);
+      assert.equal(await storage.deleteGrant('a1', 'c1'), true);
+      assert.equal(await storage.deleteGrant('a1', 'c1'), false);
+      assert.deepEqual((await storage.listGrantsOfAccount('a1')).map((g) => g.clientId), ['c2']);
+    });
+
+    test('accounts: password, disabled and admin flags; sessions of an account end together', async (t) => {
+      const storage = await withStorage(t);
+      assert.equal(await storage.updateAccountPassword('a1', '$argon2id$new'), true);
+      assert.equal(await storage.setAccountDisabled('a1', t0 + 5), true);
+      assert.equal(await storage.setAccountAdmin('a1', true), true);
+      assert.deepEqual(await storage.findAccount('a1'), { ...account('a1'), passwordHash: '$argon2id$new', disabledAt: t0 + 5, isAdmin: true });
+      assert.equal(await storage.setAccountDisabled('nobody', null), false);
+      for (const idHash of ['s-keep', 's-a', 's-b']) {
+        await storage.insertSession({ idHash, accountId: 'a1', authTime: t0, expiresAt: t0 + 1000, createdAt: t0 });
+      }
+      await storage.deleteSessionsOfAccount('a1', 's-keep');
+      assert.ok(await storage.findSession('s-keep'));
+      assert.equal(await storage.findSession('s-a'), undefined);
+      await storage.deleteSessionsOfAccount('a1');
+      assert.equal(await storage.findSession('s-keep'), undefined);
+    });
+
+    test('clients are updated in place; the audit trail lists newest first', async (t) => {
+      const storage = await withStorage(t);
+      const updated = { ...client('c1'), name: 'Renamed', redirectUris: ['https://c.example/cb'], scopes: ['profile'], accessTokenFormat: 'jwt' as const };
+      assert.equal(await storage.updateClient({ ...updated, secretHash: 'ignored', createdAt: 1 }), true);
+      assert.deepEqual(await storage.findClient('c1'), updated);
+      for (const [id, at] of [['e1', t0], ['e2', t0 + 2], ['e3', t0 + 1]] as const) {
+        await storage.insertAuditEvent({ id, at, actor: 'account:a1', action: 'login', subject: null, detail: { n: id }, ip: '127.0.0.1' });
+      }
+      const events = await storage.listAuditEvents(2);
+      assert.deepEqual(events.map((e) => e.id), ['e2', 'e3']);
+      assert.deepEqual(events[0], { id: 'e2', at: t0 + 2, actor: 'account:a1', action: 'login', subject: null, detail: { n: 'e2' }, ip: '127.0.0.1' });
     });
 
     test('deleting a client or an account takes its codes, tokens, sessions and grants with it', async (t) => {
@@ -242,7 +302,7 @@ for (const dialect of dialects) {
       await storage.insertAuthorizationCode(code('k3'));
       await storage.insertAccessToken(accessToken('at3', 'f3'));
       await storage.insertSession({ idHash: 's1', accountId: 'a1', authTime: t0, expiresAt: t0 + 1000, createdAt: t0 });
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0 });
+      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
       assert.equal(await storage.deleteClient('c1'), true);
       assert.equal(await storage.deleteClient('c1'), false);
       assert.equal(await storage.findAccessToken('at3'), undefined);

@@ -9,6 +9,8 @@ export interface NewAccount {
   password: string;
   name?: string | null;
   email?: string | null;
+  /** May use the admin console and admin API. */
+  isAdmin?: boolean;
 }
 
 /** Usernames are what people type at the login form: short, printable, no spaces. */
@@ -38,6 +40,8 @@ export async function createAccount(input: NewAccount, ctx: ServerContext): Prom
     name: input.name ?? null,
     email,
     emailVerified: false,
+    isAdmin: input.isAdmin ?? false,
+    disabledAt: null,
     createdAt: ctx.clock.now(),
   };
   // The storage also refuses a duplicate, for two creations racing past the check above.

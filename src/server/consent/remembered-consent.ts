@@ -22,5 +22,6 @@ export async function rememberConsent(accountId: string, clientId: string, scope
     scopes: [...new Set([...(existing?.scopes ?? []), ...scopes])],
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
+    lastUsedAt: existing?.lastUsedAt ?? null,
   });
 }

@@ -13,5 +13,6 @@ export async function authenticatePassword(
 ): Promise<AccountRecord | undefined> {
   const account = await ctx.storage.findAccountByUsername(username);
   const valid = await verifyPassword(password, account?.passwordHash ?? (await decoyPasswordHash()));
-  return account !== undefined && valid ? account : undefined;
+  // A disabled account cannot log in, whatever the password.
+  return account !== undefined && valid && account.disabledAt === null ? account : undefined;
 }

@@ -23,7 +23,8 @@ export async function findActiveSession(cookieValue: string | undefined, ctx: Se
   const session = await ctx.storage.findSession(hashSecret(cookieValue));
   if (session === undefined || session.expiresAt <= ctx.clock.now()) return undefined;
   const account = await ctx.storage.findAccount(session.accountId);
-  return account && { session, account };
+  if (account === undefined || account.disabledAt !== null) return undefined;
+  return { session, account };
 }
 
 export async function endSession(cookieValue: string | undefined, ctx: ServerContext): Promise<void> {

@@ -66,6 +66,8 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
   });
   const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTtl, scope: formatScope(grant.scopes) };
   if (grant.accountId === null) return response;
+  // For the user's "Authorized apps" page: when this app last used what the user allowed.
+  await storage.touchGrant(grant.accountId, grant.client.id, now);
 
   const openId = grant.grantedScopes.includes('openid');
   if (!openId || grant.grantedScopes.includes('offline_access')) {

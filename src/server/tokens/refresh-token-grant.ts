@@ -35,6 +35,8 @@ export async function exchangeRefreshToken(
     if (token.revokedAt !== null) throw new OAuthError('invalid_grant', 'the refresh token has been revoked');
     if (result.outcome === 'already-consumed') return { reusedFamily: token.familyId };
     if (token.expiresAt <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired');
+    const account = await tx.findAccount(token.accountId);
+    if (account === undefined || account.disabledAt !== null) throw new OAuthError('invalid_grant', 'the user of this refresh token is disabled');
     const scopes = requestedScopes ?? token.scopes;
     if (!isSubset(scopes, token.scopes)) {
       // RFC 6749 §6: the scope must not include any scope not originally granted.

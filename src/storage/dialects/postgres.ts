@@ -9,8 +9,25 @@ export interface PostgresOptions {
   maxConnections: number;
   /** How long a request waits for a connection before the database counts as unavailable. */
   connectionTimeoutMs: number;
-  /** Longest a single statement may run (server-side `statement_timeout`). */
+  /** Longest a single statement may run (server-side `statement_timeout`); 0 for no limit (migrations). */
   statementTimeoutMs: number;
+}
+
+/**
+ * A client that drops its connection when a query passes `query_timeout`. pg only fails that
+ * query's promise: the connection would stay busy waiting for the lost answer, and every later
+ * query queued on it would wait too. Dropped, it fails at once and the pool opens a new one.
+ */
+class DeadlineClient extends pg.Client {
+  override query(...args: unknown[]): any {
+    const result: unknown = (super.query as (...queryArgs: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'Query read timeout') this.connection.stream.destroy();
+      });
+    }
+    return result;
+  }
 }
 
 /**
@@ -30,12 +47,21 @@ export function createPostgresDialect(url: string, options: PostgresOptions): { 
     max: options.maxConnections,
     connectionTimeoutMillis: options.connectionTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
+    // statement_timeout only helps while the server can answer; this client-side deadline covers a
+    // connection that went silent (a network partition, a frozen server). A little longer, so a
+    // slow statement still ends with the server's own error.
+    query_timeout: options.statementTimeoutMs === 0 ? undefined : options.statementTimeoutMs + 1000,
+    Client: DeadlineClient,
     // Detects a database that went away while a connection sat idle.
     keepAlive: true,
     ...(schema === null ? {} : { options: `-c search_path=${schema}` }),
   });
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // A connection that drops while checked out (mid-query, mid-transaction) emits 'error' on its
+  // client, where neither pg-pool nor Kysely listens: unhandled, it would crash the process. The
+  // query itself still fails (the request answers 503) and the pool discards the client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return { dialect: new PostgresDialect({ pool }), pool };
 }
 
