@@ -53,9 +53,10 @@ export async function buildMineApp(options: MineAppOptions): Promise<FastifyInst
     if (userId === undefined) return page(reply, 'Mine', signInButtons(options));
     const name = (await accounts.displayName(userId)) ?? 'you';
     const links = await accounts.links(userId);
-    const token = await options.vault.describe(userId, 'gatehouse');
     let events: Html = html`<p class="muted">Sign in with Gatehouse to see your calendar.</p>`;
     if (links.some((link) => link.provider === 'gatehouse')) events = await calendarSection(userId);
+    // After the calendar call, so the status shows the refresh that call may just have made.
+    const token = await options.vault.describe(userId, 'gatehouse');
     return page(
       reply,
       'Mine',

@@ -28,6 +28,11 @@ export interface DemoOptions {
   ports: { gatehouse: number; calendar: number; mine: number };
   /** Lifetime of Mine's access tokens: short, so a refresh shows within a minute. */
   accessTokenTtlSeconds: number;
+  /**
+   * How long before expiry Mine's vault refreshes a token. Default: a sixth of the token lifetime,
+   * at most 60 s — the vault's own 60 s default would refresh a 30 s demo token on every request.
+   */
+  refreshSkewSeconds?: number;
   env: NodeJS.ProcessEnv;
 }
 
@@ -90,6 +95,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       databaseUrl: `sqlite:${join(options.dataDir, 'mine.db')}`,
       keys: { current: 'k1', keys: { k1: secrets.vaultKey } },
       providers,
+      refreshSkewSeconds: options.refreshSkewSeconds ?? Math.min(60, Math.floor(options.accessTokenTtlSeconds / 6)),
     });
     started.push({ close: () => vault.close() });
     const mine = await buildMineApp({ baseUrl: urls.mine, providers, unconfigured, vault, calendarUrl: urls.calendar, cookieSecret: secrets.cookieSecret });
