@@ -24,6 +24,7 @@ export async function requestTokens(
   requestedScopes: readonly string[],
   clock: Clock,
   fetchImpl: typeof fetch = fetch,
+  timeoutMs = 10_000,
 ): Promise<TokenSet> {
   const body = new URLSearchParams(grant);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
@@ -39,7 +40,8 @@ export async function requestTokens(
   }
   let response: Response;
   try {
-    response = await fetchImpl(provider.tokenEndpoint, { method: 'POST', headers, body });
+    // Bounded, so a hung provider cannot outlive the vault's refresh lease.
+    response = await fetchImpl(provider.tokenEndpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     throw new OAuthError('temporarily_unavailable', `${provider.displayName} cannot be reached`, { cause: error });
   }
@@ -55,7 +57,7 @@ export async function requestTokens(
 export function parseTokenResponse(json: Record<string, unknown>, status: number, requestedScopes: readonly string[], clock: Clock): TokenSet {
   if (typeof json.error === 'string') {
     const description = typeof json.error_description === 'string' ? json.error_description : json.error;
-    throw new TokenEndpointError(json.error as OAuthErrorCode, description);
+    throw new TokenEndpointError(normalizeErrorCode(json.error), description);
   }
   if (status < 200 || status >= 300) throw new TokenEndpointError('server_error', `the token endpoint answered ${status}`);
   if (typeof json.access_token !== 'string' || json.access_token === '') {
@@ -76,6 +78,16 @@ export function parseTokenResponse(json: Record<string, unknown>, status: number
     scopes: scope === undefined || scope === '' ? [...requestedScopes] : parseScope(scope),
     ...(expiresIn === undefined ? {} : { expiresAt: clock.now() + expiresIn * 1000 }),
   };
+}
+
+/**
+ * GitHub reports a dead refresh token as `bad_refresh_token` and a dead code as
+ * `bad_verification_code`; both mean RFC 6749's `invalid_grant`. Unknown codes are kept as
+ * they are and treated as a server error by callers.
+ */
+function normalizeErrorCode(error: string): OAuthErrorCode {
+  if (error === 'bad_refresh_token' || error === 'bad_verification_code') return 'invalid_grant';
+  return error as OAuthErrorCode;
 }
 
 async function readJson(response: Response): Promise<Record<string, unknown>> {

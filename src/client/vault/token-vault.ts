@@ -70,11 +70,31 @@ export class TokenVault {
   }
 
   static async open(options: TokenVaultOptions): Promise<TokenVault> {
-    const dialect = isPostgresUrl(options.databaseUrl)
+    const postgres = isPostgresUrl(options.databaseUrl);
+    const dialect = postgres
       ? createPostgresDialect(options.databaseUrl, { maxConnections: 5, connectionTimeoutMs: 3000, statementTimeoutMs: 5000 }).dialect
       : createSqliteDialect(sqlitePathFromUrl(options.databaseUrl));
     const db = new Kysely<VaultDatabase>({ dialect });
-    await migrateVault(db);
+    try {
+      if (postgres) {
+        // Kysely's migration lock is one advisory lock for the whole database, shared with every
+        // other migrator there (Gatehouse's own included): waiting for it must not hit the 5 s
+        // deadline of ordinary queries, so migrations get connections without one.
+        const migrating = new Kysely<VaultDatabase>({
+          dialect: createPostgresDialect(options.databaseUrl, { maxConnections: 2, connectionTimeoutMs: 3000, statementTimeoutMs: 0 }).dialect,
+        });
+        try {
+          await migrateVault(migrating);
+        } finally {
+          await migrating.destroy();
+        }
+      } else {
+        await migrateVault(db);
+      }
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
     return new TokenVault(db, options);
   }
 
@@ -255,7 +275,15 @@ export class TokenVault {
     const scopes = JSON.parse(row.scopes) as string[];
     let tokens: TokenSet;
     try {
-      tokens = await requestTokens(provider, { grant_type: 'refresh_token', refresh_token: refreshToken }, scopes, this.#clock, this.#fetch);
+      // Half the lease: the new tokens are written while this process still holds it.
+      tokens = await requestTokens(
+        provider,
+        { grant_type: 'refresh_token', refresh_token: refreshToken },
+        scopes,
+        this.#clock,
+        this.#fetch,
+        this.#leaseMs / 2,
+      );
     } catch (error) {
       if (error instanceof TokenEndpointError && error.code === 'invalid_grant') {
         await this.#markNeedsReauth(userId, providerId);
