@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pino, { type DestinationStream } from 'pino';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/storage.ts';
+import { adminRoutes } from './admin/routes.ts';
 import { authorizeRoutes } from './authorize/routes.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import { createServerContext } from './context.ts';
@@ -18,7 +19,10 @@ import { operationsRoutes } from './operations/routes.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { loginRoutes } from './login/routes.ts';
-import { stylesheet } from './pages/stylesheet.ts';
+import { pageContextFor } from './pages/page-context.ts';
+import { assetRoutes, imageSources } from './pages/routes.ts';
+import { accountRoutes } from './account/routes.ts';
+import { languageRoutes } from './i18n/routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 import { userinfoRoutes } from './userinfo/routes.ts';
 
@@ -70,10 +74,24 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => recordRequest(metrics, request, reply));
+  // Graceful shutdown: a response sent once closing has begun ends its connection, or a keep-alive
+  // client would hold the stopping server open until the keep-alive timeout (72 s).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   await app.register(cookie);
+  const redis = config.redisUrl === '' ? undefined : connectRedis(config.redisUrl);
+  // The rate-limit plugin never closes the client it is given; an open one keeps a stopped server's
+  // process alive (and ioredis reconnects forever to a Redis that is down).
+  if (redis !== undefined) app.addHook('onClose', async () => redis.disconnect());
   await app.register(rateLimit, {
     global: false,
-    ...(config.redisUrl === '' ? {} : { redis: connectRedis(config.redisUrl), nameSpace: 'gatehouse-rate-limit-' }),
+    ...(redis === undefined ? {} : { redis, nameSpace: 'gatehouse-rate-limit-' }),
     // A rate-limit store that is down must not lock everyone out of logging in.
     skipOnError: true,
   });
@@ -90,7 +108,7 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
       directives: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'"],
+        imgSrc: imageSources(config.logoUrl),
         baseUri: ["'none'"],
         frameAncestors: ["'none'"],
         // No form-action: browsers apply it to the redirect after the consent POST, which goes to the client.
@@ -107,17 +125,18 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     return payload;
   });
   registerFormBodyParser(app);
-  registerErrorHandler(app, (code) => metrics.oauthErrors.inc({ error: code }));
+  registerErrorHandler(app, (code) => metrics.oauthErrors.inc({ error: code }), (request) => pageContextFor(request, config));
 
-  app.get('/assets/gatehouse.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet),
-  );
+  assetRoutes(app, ctx);
+  languageRoutes(app, ctx);
   loginRoutes(app, ctx);
+  accountRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   tokenRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   oidcRoutes(app, ctx);
   operationsRoutes(app, ctx, metrics);
+  adminRoutes(app, ctx);
   return app;
 }
 

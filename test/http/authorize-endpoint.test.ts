@@ -273,9 +273,9 @@ describe('once the client and redirect URI are trusted, errors redirect with err
     },
     {
       name: 'an unknown scope',
-      params: (b) => ({ ...b, scope: 'profile admin' }),
+      params: (b) => ({ ...b, scope: 'profile superuser' }),
       error: 'invalid_scope',
-      description: '"scope" names unknown scope "admin"',
+      description: '"scope" names unknown scope "superuser"',
     },
     {
       name: 'a known scope the client is not registered for',
@@ -351,8 +351,8 @@ describe('once the client and redirect URI are trusted, errors redirect with err
     const client = await createTestClient(server);
     await createTestUser(server);
     const jar = await logIn(server);
-    const response = await get(server, authorizeUrl(client, { scope: 'profile admin' }), jar);
-    assertErrorRedirect(response, { status: 302, error: 'invalid_scope', description: 'unknown scope "admin"' });
+    const response = await get(server, authorizeUrl(client, { scope: 'profile superuser' }), jar);
+    assertErrorRedirect(response, { status: 302, error: 'invalid_scope', description: 'unknown scope "superuser"' });
   });
 
   test('without state the error redirect carries no state; a registered query is kept', async (t) => {

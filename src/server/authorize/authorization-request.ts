@@ -5,6 +5,7 @@ import { matchRedirectUri } from '../clients/redirect-uri.ts';
 import type { ServerContext } from '../context.ts';
 import { narrowResources, parseResources } from '../resources/resource-indicators.ts';
 import { checkCodeChallenge } from './pkce.ts';
+import { adminScope } from '../scopes/scope-registry.ts';
 
 /** The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3), as strings. */
 export interface AuthorizationParameters {
@@ -148,11 +149,22 @@ function checkClaimsParameter(value: string): void {
   }
 }
 
-/** RFC 6749 §3.3: no scope means the client's registered default; more than registered is refused. */
+/**
+ * RFC 6749 §3.3: no scope means the client's registered default; more than registered is refused.
+ * The admin scope is never granted to a user: asking for it is refused, and it is left out of the
+ * default (a client registered for it holds it only for itself, through client_credentials).
+ */
 function resolveScopes(scope: string | undefined, client: ClientRecord, ctx: ServerContext): string[] {
-  if (scope === undefined) return client.scopes;
+  if (scope === undefined) {
+    const defaults = client.scopes.filter((name) => name !== adminScope);
+    if (defaults.length === 0 && client.scopes.length > 0) throw new OAuthError('invalid_scope', `client "${client.name}" is registered for no scope a user can grant`);
+    return defaults;
+  }
   const requested = parseScope(scope);
   ctx.scopes.requireKnown(requested);
+  if (requested.includes(adminScope)) {
+    throw new OAuthError('invalid_scope', `the "${adminScope}" scope cannot be requested through /authorize; an admin client obtains it with client_credentials`);
+  }
   if (!isSubset(requested, client.scopes)) {
     const extra = requested.filter((name) => !client.scopes.includes(name));
     throw new OAuthError(

@@ -6,7 +6,9 @@ import { formParams } from '../http/form-body.ts';
 import { optionalParam, queryParams, repeatableParam, serializeParams, type Params } from '../http/params.ts';
 import { readSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
+import { recordAuditEvent } from '../audit/audit-trail.ts';
 import { consentPage } from '../pages/consent-page.ts';
+import { pageContextFor } from '../pages/page-context.ts';
 import {
   resolveTrustedRedirect,
   validateAuthorizationRequest,
@@ -67,6 +69,17 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
       if (active === undefined) throw new OAuthError('access_denied', 'the login session ended before consent was given');
       if (decision !== 'allow') throw new OAuthError('access_denied', 'the user denied the request');
       await rememberConsent(active.account.id, authorization.client.id, authorization.scopes, ctx);
+      await recordAuditEvent(
+        {
+          actor: `account:${active.account.id}`,
+          action: 'consent',
+          subject: `client:${authorization.client.id}`,
+          detail: { scopes: authorization.scopes },
+          ip: request.ip,
+        },
+        ctx.storage,
+        ctx.clock,
+      );
       return await redirectWithCode(authorization, active, reply, 303);
     } catch (error) {
       return redirectWithError(trusted, error, reply, 303);
@@ -89,6 +102,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
       }
       if (authorization.prompt.has('none')) throw new OAuthError('consent_required', 'the user has not consented to these scopes (prompt=none)');
       const granted = await grantedScopes(account.id, authorization.client.id, ctx);
+      const page = pageContextFor(request, ctx.config);
       return reply.type('text/html; charset=utf-8').send(
         consentPage({
           csrfToken: reply.generateCsrf(),
@@ -96,11 +110,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
           username: account.username,
           scopes: authorization.scopes.map((name) => ({
             name,
-            description: ctx.scopes.describe(name),
+            description: ctx.scopes.describe(name, page.locale),
             alreadyGranted: granted.includes(name),
           })),
           hiddenParams: [...pick(params)].flatMap(([name, values]) => values.map((value): [string, string] => [name, value])),
-        }),
+        }, page),
       );
     } catch (error) {
       return redirectWithError(trusted, error, reply, status);

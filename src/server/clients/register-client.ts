@@ -60,6 +60,42 @@ export async function registerClient(input: ClientRegistration, ctx: ServerConte
   return { client, clientSecret };
 }
 
+/** What an operator may change after registration: all but the ID, the type and the secret. */
+export type ClientChanges = Partial<Omit<ClientRegistration, 'type'>>;
+
+/**
+ * Changes a client's registration, checked as at registration. Returns the client before and
+ * after, so that callers can say what changed. Codes and tokens already issued are kept: a
+ * narrowed registration applies to what is asked for next.
+ */
+export async function updateClientRegistration(
+  clientId: string,
+  changes: ClientChanges,
+  ctx: ServerContext,
+): Promise<{ before: ClientRecord; after: ClientRecord }> {
+  const before = await ctx.storage.findClient(clientId);
+  if (before === undefined) throw new OAuthError('not_found', `no client with ID "${clientId}"`);
+  const grantTypes = checkGrantTypes(changes.grantTypes ?? before.grantTypes, before.type);
+  const redirectUris = changes.redirectUris ?? before.redirectUris;
+  const scopes = changes.scopes ?? before.scopes;
+  ctx.scopes.requireKnown(scopes, 'scope');
+  const after: ClientRecord = {
+    ...before,
+    name: changes.name === undefined ? before.name : checkName(changes.name),
+    grantTypes,
+    redirectUris: grantTypes.includes('authorization_code') || redirectUris.length > 0 ? checkRedirectUris(redirectUris, before.type) : [],
+    scopes: [...new Set(scopes)],
+    accessTokenTtlSeconds:
+      changes.accessTokenTtlSeconds === undefined ? before.accessTokenTtlSeconds : checkLifetime(changes.accessTokenTtlSeconds, 'access token lifetime'),
+    refreshTokenTtlSeconds:
+      changes.refreshTokenTtlSeconds === undefined ? before.refreshTokenTtlSeconds : checkLifetime(changes.refreshTokenTtlSeconds, 'refresh token lifetime'),
+    accessTokenFormat: checkFormat(changes.accessTokenFormat ?? before.accessTokenFormat),
+    resources: checkResources(changes.resources ?? before.resources),
+  };
+  if (!(await ctx.storage.updateClient(after))) throw new OAuthError('not_found', `no client with ID "${clientId}"`);
+  return { before, after };
+}
+
 /** Replaces a confidential client's secret; the old one stops working at once. */
 export async function rotateClientSecret(clientId: string, ctx: ServerContext): Promise<string> {
   const client = await ctx.storage.findClient(clientId);

@@ -1,3 +1,5 @@
+import type { Locale } from '../i18n/locales.ts';
+
 /**
  * Every option of the authorization server, with its default, unit, reason and the RFC behind
  * it. This file is the single source of truth: `docs/configuration.md` is generated from it
@@ -5,8 +7,12 @@
  */
 
 export interface ScopeDefinition {
-  /** What the consent page tells the user the client may do with this scope. */
+  /** What the consent page tells the user the client may do with this scope (English). */
   description: string;
+  /** The same in Korean; `descriptions.ko` says it too. */
+  description_ko?: string;
+  /** The description per page language, e.g. `{"en": "Read your calendar", "ko": "캘린더 보기"}`. */
+  descriptions?: Partial<Record<Locale, string>>;
 }
 
 /** How access tokens for one resource server are issued (RFC 8707 resource indicators). */
@@ -41,6 +47,10 @@ export interface GatehouseConfig {
   loginAttemptsPerAccount: number;
   loginAttemptWindowSeconds: number;
   redisUrl: string;
+  defaultLocale: Locale;
+  productName: string;
+  logoUrl: string;
+  primaryColor: string;
 }
 
 export interface OptionDoc<K extends keyof GatehouseConfig> {
@@ -105,8 +115,8 @@ export const optionDocs: OptionDocs = {
   },
   scopes: {
     default: {},
-    unit: 'map of scope → { description }',
-    doc: 'Scopes in addition to the built-in `profile`, `email` and `offline_access`, each with the sentence the consent page shows, e.g. `{"calendar.read": {"description": "Read your calendar events"}}`. Scope names follow RFC 6749 §3.3.',
+    unit: 'map of scope → { description, description_ko?, descriptions? }',
+    doc: 'Scopes in addition to the built-in `profile`, `email` and `offline_access`, each with the sentence the consent and account pages show, e.g. `{"calendar.read": {"description": "Read your calendar events", "description_ko": "캘린더 일정 보기"}}`; `descriptions: {"en": …, "ko": …}` says the same per language. A language without its own sentence shows `description`. Scope names follow RFC 6749 §3.3.',
   },
   resources: {
     default: {},
@@ -189,6 +199,30 @@ export const optionDocs: OptionDocs = {
     env: 'REDIS_URL',
     unit: 'URL',
     doc: 'Redis for shared rate-limit counters, so N instances count together (`redis://127.0.0.1:6379`). Empty: each process counts alone, which suits one instance.',
+  },
+  defaultLocale: {
+    default: 'en',
+    env: 'GATEHOUSE_DEFAULT_LOCALE',
+    unit: '`en` or `ko`',
+    doc: 'Language of the pages (login, consent, errors, account) when nothing else decides it. A page picks the first language it supports from the client\'s OpenID Connect `ui_locales` (Core §3.1.2.1), then the language the user chose with the switcher (cookie `gatehouse_lang`), then the browser\'s `Accept-Language` (RFC 9110 §12.5.4), then this.',
+  },
+  productName: {
+    default: 'Gatehouse',
+    env: 'GATEHOUSE_PRODUCT_NAME',
+    unit: 'text, 1–60 characters',
+    doc: 'Name shown at the top of every page and in page titles: brand the pages without editing templates, so upgrades never break the branding.',
+  },
+  logoUrl: {
+    default: '',
+    env: 'GATEHOUSE_LOGO_URL',
+    unit: 'path or https URL',
+    doc: 'Logo shown next to the product name: a path on this server (`/…`) or an https URL. An https logo\'s origin, and only that origin, is added to the pages\' Content-Security-Policy `img-src`. Empty: no logo.',
+  },
+  primaryColor: {
+    default: '#1d4ed8',
+    env: 'GATEHOUSE_PRIMARY_COLOR',
+    unit: 'hex color `#rrggbb` or `#rgb`',
+    doc: 'Brand color of buttons, links and focus accents, served in /assets/theme.css (no inline styles, so the strict CSP stays). Button text is white or near-black, whichever contrasts more, and link text is darkened until it reaches WCAG AA (4.5:1) on white.',
   },
 };
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { defaultConfig, optionDocs, type GatehouseConfig, type ScopeDefinition } from './defaults.ts';
 import { isValidScopeToken } from '../../shared/scope.ts';
+import { isLocale, locales } from '../i18n/locales.ts';
 
 /** Raised for a configuration that cannot be used; the message names the option. */
 export class ConfigError extends Error {
@@ -50,6 +51,7 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
   for (const key of ['production', 'migrateOnStart', 'metricsEnabled'] as const) {
     if (typeof config[key] !== 'boolean') throw new ConfigError(`"${key}" must be true or false`);
   }
+  checkLook(config);
   if (config.redisUrl !== '' && !/^rediss?:\/\//.test(config.redisUrl)) throw new ConfigError('"redisUrl" must look like redis://HOST:PORT');
   if (config.keyEncryptionKey !== '' && !/^[A-Za-z0-9+/_-]{43}=?$/.test(config.keyEncryptionKey)) {
     throw new ConfigError('"keyEncryptionKey" must be 32 random bytes in base64 or base64url (43 characters)');
@@ -118,11 +120,51 @@ function checkScopes(scopes: unknown): asserts scopes is Record<string, ScopeDef
   }
   for (const [name, definition] of Object.entries(scopes)) {
     if (!isValidScopeToken(name)) throw new ConfigError(`"scopes": "${name}" is not a valid scope token (RFC 6749 §3.3)`);
-    const description = (definition as Partial<ScopeDefinition> | null)?.description;
+    const { description, description_ko: descriptionKo, descriptions } = (definition ?? {}) as Partial<ScopeDefinition>;
     if (typeof description !== 'string' || description === '') {
       throw new ConfigError(`"scopes.${name}.description" must be a non-empty string`);
     }
+    if (descriptionKo !== undefined && (typeof descriptionKo !== 'string' || descriptionKo === '')) {
+      throw new ConfigError(`"scopes.${name}.description_ko" must be a non-empty string`);
+    }
+    if (descriptions !== undefined) {
+      if (descriptions === null || typeof descriptions !== 'object' || Array.isArray(descriptions)) {
+        throw new ConfigError(`"scopes.${name}.descriptions" must be an object of language → description, e.g. {"ko": "…"}`);
+      }
+      for (const [locale, text] of Object.entries(descriptions)) {
+        if (!isLocale(locale)) throw new ConfigError(`"scopes.${name}.descriptions": "${locale}" is not a language of the pages (${locales.join(', ')})`);
+        if (typeof text !== 'string' || text === '') throw new ConfigError(`"scopes.${name}.descriptions.${locale}" must be a non-empty string`);
+      }
+    }
   }
+}
+
+/** The branding and language options: validated here so a page never renders a bad value. */
+function checkLook(config: GatehouseConfig): void {
+  if (!isLocale(config.defaultLocale)) {
+    throw new ConfigError(`"defaultLocale" must be one of ${locales.join(', ')} (got ${JSON.stringify(config.defaultLocale)})`);
+  }
+  if (typeof config.productName !== 'string' || config.productName.trim() === '' || config.productName.length > 60) {
+    throw new ConfigError('"productName" must be 1–60 characters');
+  }
+  if (typeof config.primaryColor !== 'string' || !/^#(?:[0-9a-fA-F]{3}){1,2}$/.test(config.primaryColor)) {
+    throw new ConfigError(`"primaryColor" must be a hex color like #1d4ed8 (got ${JSON.stringify(config.primaryColor)})`);
+  }
+  if (typeof config.logoUrl !== 'string') throw new ConfigError('"logoUrl" must be a string');
+  if (config.logoUrl !== '' && !isSameOriginPath(config.logoUrl) && !isHttpsUrl(config.logoUrl)) {
+    throw new ConfigError(`"logoUrl" must be a path on this server (/…) or an https URL (got "${config.logoUrl}")`);
+  }
+}
+
+/** `/logo.svg`, but not `//host/…` (another origin) nor anything that cannot sit in an attribute. */
+function isSameOriginPath(value: string): boolean {
+  return /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && !value.includes('\\');
+}
+
+function isHttpsUrl(value: string): boolean {
+  if (!URL.canParse(value) || !/^[\x21-\x7e]+$/.test(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' && url.username === '' && url.password === '';
 }
 
 function checkResources(resources: unknown): void {

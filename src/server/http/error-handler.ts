@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
 import { isDatabaseUnavailable } from '../../storage/database-unavailable.ts';
 import { errorPage } from '../pages/error-page.ts';
+import type { PageContext } from '../pages/page-context.ts';
 
 /** Route option: how errors of this route reach the user. JSON is the default. */
 declare module 'fastify' {
@@ -16,14 +17,20 @@ declare module 'fastify' {
  * CSRF check) become `invalid_request`; anything else is a `server_error` that is logged and
  * never described to the caller.
  */
-export function registerErrorHandler(app: FastifyInstance, onError: (code: string) => void = () => {}): void {
+export function registerErrorHandler(
+  app: FastifyInstance,
+  onError: (code: string) => void = () => {},
+  /** The language and branding of an error page for this request. */
+  pageContext?: (request: FastifyRequest) => PageContext,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauthError = toOAuthError(error, request);
     onError(oauthError.code);
-    sendError(oauthError, request, reply);
+    sendError(oauthError, request, reply, pageContext?.(request));
   });
   app.setNotFoundHandler((request, reply) => {
-    sendError(new OAuthError('invalid_request', `there is nothing at ${request.method} ${request.url.split('?')[0]}`, { status: 404 }), request, reply);
+    const error = new OAuthError('invalid_request', `there is nothing at ${request.method} ${request.url.split('?')[0]}`, { status: 404 });
+    sendError(error, request, reply, pageContext?.(request));
   });
 }
 
@@ -54,11 +61,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
   );
 }
 
-export function sendError(error: OAuthError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function sendError(error: OAuthError, request: FastifyRequest, reply: FastifyReply, page?: PageContext): FastifyReply {
   if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate);
   reply.code(error.status).header('cache-control', 'no-store');
   if (request.routeOptions.config?.errorFormat === 'page') {
-    return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.description));
+    return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.description, page, error.status));
   }
   return reply.type('application/json; charset=utf-8').send(error.toJSON());
 }

@@ -1,5 +1,7 @@
+import { t } from '../i18n/translate.ts';
 import { html } from './html.ts';
 import { layout } from './layout.ts';
+import { defaultPageContext, type PageContext } from './page-context.ts';
 
 export interface HomePageInput {
   username: string | undefined;
@@ -7,16 +9,19 @@ export interface HomePageInput {
   issuer: string;
 }
 
-export function homePage(input: HomePageInput): string {
+export function homePage(input: HomePageInput, page: PageContext = defaultPageContext): string {
+  const { locale } = page;
   return layout(
-    'Gatehouse',
-    html`<h1>Gatehouse</h1>
-<p class="muted">OAuth 2.0 authorization server at <code>${input.issuer}</code>.</p>
+    page.productName,
+    html`<h1>${page.productName}</h1>
+<p class="muted">${t(locale, 'home.server', { issuer: input.issuer })}</p>
 ${
   input.username === undefined
-    ? html`<p>You are not signed in.</p><p><a href="/login">Sign in</a></p>`
-    : html`<p>Signed in as <strong>${input.username}</strong>.</p>
-<form method="post" action="/logout"><input type="hidden" name="_csrf" value="${input.csrfToken}"><button type="submit" class="secondary">Sign out</button></form>`
+    ? html`<p>${t(locale, 'home.notSignedIn')}</p><p><a href="/login">${t(locale, 'login.submit')}</a></p>`
+    : html`<p>${t(locale, 'common.signedInAs', { username: input.username })}</p>
+<p><a href="/account">${t(locale, 'home.account')}</a></p>
+<form method="post" action="/logout"><input type="hidden" name="_csrf" value="${input.csrfToken}"><button type="submit" class="secondary">${t(locale, 'common.signOut')}</button></form>`
 }`,
+    page,
   );
 }

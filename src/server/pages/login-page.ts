@@ -1,26 +1,31 @@
+import { t } from '../i18n/translate.ts';
 import { html } from './html.ts';
 import { layout } from './layout.ts';
+import { defaultPageContext, type PageContext } from './page-context.ts';
 
 export interface LoginPageInput {
   csrfToken: string;
   returnTo: string;
   username?: string | undefined;
-  error?: string | undefined;
+  /** The last attempt failed: wrong username or password. */
+  failed?: boolean;
 }
 
-export function loginPage(input: LoginPageInput): string {
+export function loginPage(input: LoginPageInput, page: PageContext = defaultPageContext): string {
+  const { locale } = page;
   return layout(
-    'Sign in',
-    html`<h1>Sign in</h1>
-${input.error && html`<p class="error" role="alert">${input.error}</p>`}
+    t(locale, 'login.title'),
+    html`<h1>${t(locale, 'login.title')}</h1>
+${input.failed === true && html`<p class="error" role="alert">${t(locale, 'login.failed')}</p>`}
 <form method="post" action="/login">
 <input type="hidden" name="_csrf" value="${input.csrfToken}">
 <input type="hidden" name="return_to" value="${input.returnTo}">
-<label for="username">Username</label>
+<label for="username">${t(locale, 'login.username')}</label>
 <input type="text" id="username" name="username" value="${input.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>
-<label for="password">Password</label>
+<label for="password">${t(locale, 'login.password')}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
+<button type="submit">${t(locale, 'login.submit')}</button>
 </form>`,
+    page,
   );
 }

@@ -11,7 +11,14 @@ import { hashSecret } from '../secrets/opaque-secret.ts';
  * - An unknown token is not an error (§2.2): the outcome the client wants already holds.
  * - A token of another client is refused (§2.1), and stays valid.
  */
-export async function revokeToken(token: string, client: ClientRecord, ctx: ServerContext): Promise<void> {
+/** What a revocation took away, for the audit trail; undefined when the token was unknown. */
+export interface RevokedToken {
+  tokenType: 'refresh_token' | 'access_token';
+  /** The user the token acted for; null for a client's own token. */
+  accountId: string | null;
+}
+
+export async function revokeToken(token: string, client: ClientRecord, ctx: ServerContext): Promise<RevokedToken | undefined> {
   // The token_type_hint only says where to look first (§2.1); with one indexed lookup per table
   // both are always searched, so it is not needed.
   const hash = hashSecret(token);
@@ -20,13 +27,15 @@ export async function revokeToken(token: string, client: ClientRecord, ctx: Serv
   if (refresh !== undefined) {
     checkOwner(refresh.clientId, client);
     await ctx.storage.revokeFamily(refresh.familyId, now);
-    return;
+    return { tokenType: 'refresh_token', accountId: refresh.accountId };
   }
   const access = await ctx.storage.findAccessToken(hash);
   if (access !== undefined) {
     checkOwner(access.clientId, client);
     await ctx.storage.revokeAccessToken(hash, now);
+    return { tokenType: 'access_token', accountId: access.accountId };
   }
+  return undefined;
 }
 
 function checkOwner(ownerId: string, client: ClientRecord): void {

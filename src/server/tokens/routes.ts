@@ -12,6 +12,7 @@ import { introspect, mayIntrospect } from './introspection.ts';
 import type { TokenResponse } from './issue-tokens.ts';
 import { exchangeRefreshToken } from './refresh-token-grant.ts';
 import { revokeToken } from './revocation.ts';
+import { recordAuditEvent } from '../audit/audit-trail.ts';
 
 const supportedGrantTypes = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
 
@@ -73,7 +74,20 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const client = await authenticateClient(readClientCredentials(request.headers.authorization, params), ctx);
     const token = requiredParam(params, 'token', 8192);
     optionalParam(params, 'token_type_hint', 64);
-    await revokeToken(token, client, ctx);
+    const revoked = await revokeToken(token, client, ctx);
+    if (revoked !== undefined) {
+      await recordAuditEvent(
+        {
+          actor: `client:${client.id}`,
+          action: 'token_revoked',
+          subject: revoked.accountId === null ? `client:${client.id}` : `account:${revoked.accountId}`,
+          detail: { token_type: revoked.tokenType, client_id: client.id },
+          ip: request.ip,
+        },
+        ctx.storage,
+        ctx.clock,
+      );
+    }
     return reply.header('cache-control', 'no-store').code(200).send();
   });
 }

@@ -1,0 +1,24 @@
+import type { AccountRecord } from '../../storage/storage.ts';
+import { recordAuditEvent } from '../audit/audit-trail.ts';
+import type { ServerContext } from '../context.ts';
+
+/**
+ * "Revoke access": forgets the user's consent for the app and revokes every access and refresh
+ * token the app holds for the user, in one transaction, so the app's next call fails
+ * (RFC 7009 §2.1: revoking a grant invalidates the tokens issued under it).
+ */
+export async function revokeAppAccess(account: AccountRecord, clientId: string, ip: string, ctx: ServerContext): Promise<boolean> {
+  const now = ctx.clock.now();
+  return ctx.storage.transaction(async (tx) => {
+    const hadGrant = await tx.deleteGrant(account.id, clientId);
+    await tx.revokeTokensOf(account.id, clientId, now);
+    if (hadGrant) {
+      await recordAuditEvent(
+        { actor: `account:${account.id}`, action: 'grant_revoked', subject: `client:${clientId}`, detail: { by: 'user' }, ip },
+        tx,
+        ctx.clock,
+      );
+    }
+    return hadGrant;
+  });
+}

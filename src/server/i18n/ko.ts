@@ -1,0 +1,66 @@
+import type { MessageKey } from './en.ts';
+
+/** The Korean catalog (합니다체): the same keys as en.ts, checked by test/unit/i18n.test.ts. */
+export const ko: Readonly<Record<MessageKey, string>> = {
+  'layout.language': '언어',
+
+  'common.signedInAs': '<strong>{username}</strong> 계정으로 로그인했습니다.',
+  'common.signOut': '로그아웃',
+
+  'login.title': '로그인',
+  'login.username': '아이디',
+  'login.password': '비밀번호',
+  'login.submit': '로그인',
+  'login.failed': '아이디 또는 비밀번호가 올바르지 않습니다.',
+
+  'consent.title': '접근 허용',
+  'consent.heading': '<strong>{client}</strong>에서 계정에 접근하려고 합니다',
+  'consent.willBeAbleTo': '허용하면 {client}에서 다음 작업을 할 수 있습니다.',
+  'consent.alreadyAllowed': '이미 허용한 권한: {scopes}.',
+  'consent.allow': '허용',
+  'consent.deny': '거부',
+  'consent.takeBack': '허용한 접근 권한은 언제든지 <a href="/account">내 계정</a> 페이지에서 취소할 수 있습니다.',
+
+  'scope.openid': '내 계정으로 로그인',
+  'scope.profile': '아이디와 이름 보기',
+  'scope.email': '이메일 주소 보기',
+  'scope.offline_access': '앱을 사용하지 않는 동안에도 접근 유지',
+  'scope.admin': '이 Gatehouse 관리: 클라이언트, 사용자, 서명 키, 감사 기록(관리 API)',
+
+  'error.title': '문제가 발생했습니다',
+  'error.code': '오류 코드: <code>{code}</code>',
+  'error.home': '홈으로 가기',
+  'error.explain.invalid_client': '이곳으로 보낸 앱이 이 서버에 등록되어 있지 않거나, 등록하지 않은 주소로 돌아가려고 했습니다. 앱으로 돌아가 다시 시도하십시오. 문제가 계속되면 앱 개발자에게 알려 주십시오.',
+  'error.explain.forbidden': '양식이 만료되었거나 이 사이트에서 보낸 것이 아닙니다. 이전 페이지로 돌아가 새로 고친 다음 다시 시도하십시오.',
+  'error.explain.not_found': '이 주소에는 페이지가 없습니다.',
+  'error.explain.too_many': '시도 횟수가 너무 많습니다. 몇 분 뒤에 다시 시도하십시오.',
+  'error.explain.temporarily_unavailable': '서비스를 잠시 사용할 수 없습니다. 몇 초 뒤에 다시 시도하십시오.',
+  'error.explain.server_error': '서버에 예상하지 못한 문제가 발생했습니다. 오류는 기록되었습니다. 잠시 뒤에 다시 시도하십시오.',
+  'error.explain.other': '요청을 처리하지 못했습니다. 앱에서 이곳으로 왔다면 앱으로 돌아가 다시 시도하십시오.',
+
+  'home.server': '<code>{issuer}</code>의 OAuth 2.0 인가 서버입니다.',
+  'home.notSignedIn': '로그인하지 않았습니다.',
+  'home.account': '내 계정과 연결된 앱',
+
+  'account.title': '내 계정',
+  'account.appsHeading': '연결된 앱',
+  'account.appsIntro': '다음 앱이 내 계정을 사용할 수 있습니다. 접근 권한을 취소하면 앱이 즉시 접근할 수 없게 되며, 다시 사용하려면 앱이 허용을 다시 요청해야 합니다.',
+  'account.noApps': '계정 사용을 허용한 앱이 없습니다.',
+  'account.allowedTo': '허용한 권한:',
+  'account.lastUsed': '마지막 사용: {date}',
+  'account.neverUsed': '허용한 뒤로 사용하지 않았습니다',
+  'account.allowedOn': '허용한 날짜: {date}',
+  'account.revoke': '접근 권한 취소',
+  'account.revoked': '접근 권한을 취소했습니다. 이 앱의 토큰은 더 이상 작동하지 않습니다.',
+  'account.passwordHeading': '비밀번호 변경',
+  'account.currentPassword': '현재 비밀번호',
+  'account.newPassword': '새 비밀번호',
+  'account.confirmPassword': '새 비밀번호 확인',
+  'account.passwordHint': '8자 이상이어야 합니다. 비밀번호를 바꾸면 이 브라우저를 제외한 모든 곳에서 로그아웃됩니다.',
+  'account.changePassword': '비밀번호 변경',
+  'account.passwordChanged': '비밀번호를 변경했습니다. 다른 모든 곳에서는 로그아웃되었습니다.',
+  'account.wrongPassword': '현재 비밀번호가 올바르지 않습니다.',
+  'account.passwordMismatch': '새 비밀번호 두 개가 서로 다릅니다.',
+  'account.passwordLength': '새 비밀번호는 8자 이상 1024자 이하여야 합니다.',
+  'account.date': '{date} (UTC)',
+};

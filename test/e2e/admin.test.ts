@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { after, test, type TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createAccount } from '../../src/server/accounts/create-account.ts';
+import { freePort, startListeningServer } from '../support/listening-server.ts';
+
+/*
+ * The operator's side in a real browser against a real server: an administrator signs in to
+ * /admin, registers a client and copies its one-time secret from the page; then a user signs in
+ * to that client (authorize → login → consent → code) and the client redeems the code with the
+ * secret the console showed.
+ */
+
+const password = 'correct horse battery staple';
+
+const browserReady: Promise<Browser> = chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+});
+browserReady.catch(() => {});
+after(async () => {
+  await browserReady.then((browser) => browser.close(), () => {});
+});
+
+/** The client app's redirect endpoint: records the query of every callback. */
+async function startCallbackServer(t: TestContext): Promise<{ uri: string; received: URLSearchParams[] }> {
+  const received: URLSearchParams[] = [];
+  const server: Server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/callback') received.push(url.searchParams);
+    response.writeHead(url.pathname === '/callback' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>Team calendar</title><h1>Signed in</h1>');
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { uri: `http://127.0.0.1:${port}/callback`, received };
+}
+
+/** A browser profile of its own that may reach 127.0.0.1 only. */
+async function newBrowserContext(t: TestContext): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  const context = await (await browserReady).newContext({ locale: 'en-US' });
+  t.after(() => context.close());
+  const foreign: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'http:' && url.hostname === '127.0.0.1') return route.continue();
+    foreign.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  return { context, page: await context.newPage(), foreign };
+}
+
+async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL((url) => url.pathname !== '/login'), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+test('an administrator registers a client in /admin, and a user signs in with it', { timeout: 90_000 }, async (t) => {
+  const server = await startListeningServer();
+  t.after(() => server.close());
+  const { ctx, close } = await server.openContext();
+  try {
+    await createAccount({ username: 'root', password, isAdmin: true }, ctx);
+    await createAccount({ username: 'alice', password, email: 'alice@example.com' }, ctx);
+  } finally {
+    await close();
+  }
+  const issuer = server.url;
+  const callback = await startCallbackServer(t);
+
+  // The operator: /admin sends them to the login form and back.
+  const operator = await newBrowserContext(t);
+  await operator.page.goto(`${issuer}/admin`);
+  assert.equal(new URL(operator.page.url()).pathname, '/login');
+  await signIn(operator.page, 'root');
+  assert.equal(new URL(operator.page.url()).pathname, '/admin');
+  assert.equal((await operator.page.getByRole('heading', { level: 1 }).innerText()).trim(), 'Overview');
+
+  await operator.page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Clients' }).click();
+  await operator.page.getByRole('link', { name: 'Register a client' }).click();
+  assert.equal(new URL(operator.page.url()).pathname, '/admin/clients/new');
+  await operator.page.getByLabel('Client name', { exact: true }).fill('Team calendar');
+  await operator.page.getByLabel('Redirect URIs', { exact: true }).fill(callback.uri);
+  await operator.page.getByRole('checkbox', { name: /^email\b/ }).check();
+  await Promise.all([
+    operator.page.waitForURL((url) => /^\/admin\/clients\/[0-9a-f]+\/secret$/.test(url.pathname)),
+    operator.page.getByRole('button', { name: 'Register' }).click(),
+  ]);
+  const clientId = (await operator.page.locator('#client-id').innerText()).trim();
+  const clientSecret = (await operator.page.locator('#client-secret').innerText()).trim();
+  assert.match(clientId, /^[0-9a-f]{32}$/);
+  assert.match(clientSecret, /^[A-Za-z0-9_-]{43}$/);
+  // Shown once: reloading the page shows it no more.
+  await operator.page.reload();
+  assert.equal(await operator.page.locator('#client-secret').count(), 0);
+  assert.match(await operator.page.locator('main').innerText(), /shown once and is no longer available/);
+
+  // A user signs in to the new client: authorize → login → consent → code.
+  const user = await newBrowserContext(t);
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(16).toString('base64url');
+  const authorize = new URL(`${issuer}/authorize`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: callback.uri,
+    scope: 'openid profile email',
+    state,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  await user.page.goto(authorize.href);
+  assert.equal(new URL(user.page.url()).pathname, '/login');
+  await signIn(user.page, 'alice');
+  assert.equal(new URL(user.page.url()).pathname, '/authorize');
+  assert.match(await user.page.getByRole('heading', { level: 1 }).innerText(), /Team calendar/);
+  await Promise.all([
+    user.page.waitForURL((url) => `${url.origin}${url.pathname}` === callback.uri),
+    user.page.getByRole('button', { name: 'Allow' }).click(),
+  ]);
+  assert.equal(callback.received.length, 1);
+  const query = callback.received[0]!;
+  assert.equal(query.get('state'), state);
+  assert.equal(query.get('iss'), issuer);
+
+  // The client redeems the code with the secret the console showed.
+  const tokenResponse = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: query.get('code')!, redirect_uri: callback.uri, code_verifier: verifier }),
+  });
+  const tokens = (await tokenResponse.json()) as Record<string, unknown>;
+  assert.equal(tokenResponse.status, 200, JSON.stringify(tokens));
+  assert.equal(tokens.scope, 'openid profile email');
+  assert.equal(typeof tokens.id_token, 'string');
+  const userinfo = await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token as string}` } });
+  assert.equal(userinfo.status, 200);
+  assert.equal(((await userinfo.json()) as Record<string, unknown>).email, 'alice@example.com');
+
+  // Back in the console: the user's authorized apps and the audit trail show what happened.
+  await operator.page.getByRole('link', { name: 'Users' }).click();
+  await operator.page.getByRole('link', { name: 'alice' }).click();
+  const apps = operator.page.locator('section', { has: operator.page.getByRole('heading', { name: 'Authorized apps' }) });
+  assert.match(await apps.innerText(), /Team calendar\s+openid profile email/);
+  await operator.page.getByRole('link', { name: 'Events' }).click();
+  const events = await operator.page.locator('table').innerText();
+  assert.match(events, /root\s+client_created\s+Team calendar \(client\)/);
+
+  assert.deepEqual(operator.foreign, [], 'the console loads nothing from other origins');
+  assert.deepEqual(user.foreign, []);
+});
