@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
+import { registerClient } from '../../src/server/clients/register-client.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
 
 /*
  * The operator's side in a real browser against a real server: an administrator signs in to
  * /admin, registers a client and copies its one-time secret from the page; then a user signs in
  * to that client (authorize → login → consent → code) and the client redeems the code with the
- * secret the console showed.
+ * secret the console showed. A second test writes screenshots of the console in English and
+ * Korean into docs/screenshots/ (clients list and client form × en, ko × 360, 1280 px).
  */
+
+const screenshotDir = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 
 const password = 'correct horse battery staple';
 
@@ -51,8 +58,8 @@ async function startCallbackServer(t: TestContext): Promise<{ uri: string; recei
 }
 
 /** A browser profile of its own that may reach 127.0.0.1 only. */
-async function newBrowserContext(t: TestContext): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
-  const context = await (await browserReady).newContext({ locale: 'en-US' });
+async function newBrowserContext(t: TestContext, locale = 'en-US'): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  const context = await (await browserReady).newContext({ locale });
   t.after(() => context.close());
   const foreign: string[] = [];
   await context.route('**/*', (route) => {
@@ -166,4 +173,58 @@ test('an administrator registers a client in /admin, and a user signs in with it
 
   assert.deepEqual(operator.foreign, [], 'the console loads nothing from other origins');
   assert.deepEqual(user.foreign, []);
+});
+
+/** The page at phone and desktop widths, full length, into docs/screenshots/NAME-WIDTH.png. */
+async function screenshots(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: width === 360 ? 740 : 800 });
+    // Nothing is wider than the phone's screen (tables scroll inside their own box).
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    assert.equal(overflow, 0, `${name} scrolls sideways at ${width} px`);
+    await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+test('the console in English and Korean: screenshots of the clients list and the client form', { timeout: 90_000 }, async (t) => {
+  const server = await startListeningServer();
+  t.after(() => server.close());
+  const { ctx, close } = await server.openContext();
+  try {
+    await createAccount({ username: 'root', password, isAdmin: true }, ctx);
+    await registerClient({ name: 'Team calendar', redirectUris: ['https://calendar.example/callback'], scopes: ['openid', 'profile', 'email'] }, ctx);
+    await registerClient({ name: 'Expense reports', type: 'public', redirectUris: ['http://127.0.0.1:8765/callback'] }, ctx);
+  } finally {
+    await close();
+  }
+
+  // A Korean browser (Accept-Language: ko-KR) gets the console in Korean from the start.
+  const operator = await newBrowserContext(t, 'ko-KR');
+  const page = operator.page;
+  await page.goto(`${server.url}/admin/clients`);
+  assert.equal(new URL(page.url()).pathname, '/login');
+  await page.getByLabel('아이디').fill('root');
+  await page.getByLabel('비밀번호').fill(password);
+  await Promise.all([page.waitForURL((url) => url.pathname === '/admin/clients'), page.getByRole('button', { name: '로그인' }).click()]);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ko');
+  assert.equal((await page.getByRole('heading', { level: 1 }).innerText()).trim(), '클라이언트');
+  assert.match(await page.locator('table').innerText(), /Team calendar/);
+  await screenshots(page, 'admin-clients-ko');
+  await page.getByRole('link', { name: '클라이언트 등록' }).click();
+  assert.equal(new URL(page.url()).pathname, '/admin/clients/new');
+  assert.equal(await page.getByLabel('클라이언트 이름', { exact: true }).count(), 1);
+  await screenshots(page, 'admin-client-new-ko');
+
+  // The switcher goes to English and stays on the same page; the choice sticks.
+  await Promise.all([page.waitForURL((url) => url.pathname === '/admin/clients/new'), page.getByRole('link', { name: 'English' }).click()]);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  assert.equal((await page.getByRole('heading', { level: 1 }).innerText()).trim(), 'Register a client');
+  await screenshots(page, 'admin-client-new-en');
+  await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Clients' }).click();
+  assert.equal((await page.getByRole('heading', { level: 1 }).innerText()).trim(), 'Clients');
+  await screenshots(page, 'admin-clients-en');
+
+  assert.deepEqual(operator.foreign, [], 'the console loads nothing from other origins');
 });

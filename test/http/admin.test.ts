@@ -625,3 +625,90 @@ test('names with markup are shown literally on every console page', async (t) =>
   assert.equal(headers['x-frame-options'], 'DENY');
   assert.equal(headers['cache-control'], 'no-store');
 });
+
+/** The text of every `<tag …>…</tag>` of a page, without inner markup and `<code>` (technical names). */
+function textsOf(body: string, tag: string): string[] {
+  return [...body.matchAll(new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`, 'g'))].map((match) =>
+    match[1]!.replace(/<code[^>]*>[\s\S]*?<\/code>/g, '').replace(/<[^>]*>/g, '').trim(),
+  );
+}
+
+test('the console speaks Korean to a Korean browser (Accept-Language, the language cookie, the switcher)', async (t) => {
+  const admin = await adminConsole();
+  t.after(() => admin.server.close());
+  const { server } = admin;
+  const { clientId } = await createClientInConsole(admin);
+  await createTestUser(server);
+  const alice = (await server.storage.findAccountByUsername('alice'))!;
+
+  const korean = (url: string, how: 'header' | 'cookie') =>
+    server.app.inject({
+      method: 'GET',
+      url,
+      headers:
+        how === 'header'
+          ? { cookie: admin.jar.header(), 'accept-language': 'ko-KR,ko;q=0.9,en;q=0.5' }
+          : { cookie: `${admin.jar.header()}; gatehouse_lang=ko`, 'accept-language': 'en-US' },
+    });
+  const pages = [
+    '/admin',
+    '/admin/clients',
+    '/admin/clients/new',
+    `/admin/clients/${clientId}`,
+    `/admin/clients/${clientId}/secret`,
+    '/admin/users',
+    '/admin/users/new',
+    `/admin/users/${alice.id}`,
+    '/admin/keys',
+    '/admin/events',
+    '/admin/clients?done=client_created',
+  ];
+  const hangul = /[\uac00-\ud7a3]/;
+  const english = ['Overview', 'Register a client', 'Signed in as', 'Sign out', 'Admin sections', 'Client name', 'Redirect URIs', 'Authorized apps', 'Signing keys', 'Recent events', 'Latest events', 'Create a user', 'Reset password', 'Delete client', 'Client registered.'];
+  for (const url of pages) {
+    for (const how of ['header', 'cookie'] as const) {
+      const page = await korean(url, how);
+      assert.equal(page.statusCode, 200, `${url} (${how})`);
+      assert.match(page.body, /<html lang="ko">/, url);
+      // Headings, table headers, field labels, legends, buttons and definition terms are all Korean.
+      const texts = [
+        ...textsOf(page.body, 'h2'),
+        ...textsOf(page.body, 'th'),
+        ...textsOf(page.body, 'legend'),
+        ...textsOf(page.body, 'button'),
+        ...textsOf(page.body, 'dt'),
+        ...[...page.body.matchAll(/<label for="[^"]+">([^<]*)<\/label>/g)].map((match) => match[1]!),
+      ];
+      // An h1 is a client's or a user's name on their own page; elsewhere it is Korean.
+      if (!/\/admin\/(clients|users)\/[0-9a-z-]{8,}/.test(url)) texts.push(...textsOf(page.body, 'h1'));
+      for (const text of texts) assert.match(text, hangul, `${url}: "${text}" is not Korean`);
+      for (const phrase of english) assert.ok(!page.body.includes(phrase), `${url} (${how}) still says "${phrase}"`);
+      // The navigation is Korean, and the switcher offers English.
+      assert.match(page.body, /<nav aria-label="관리 메뉴">/);
+      assert.match(page.body, /<a href="\/lang\?to=en&amp;return_to=[^"]+" lang="en" hreflang="en">English<\/a>/, url);
+    }
+  }
+  const clients = (await korean('/admin/clients?done=client_created', 'header')).body;
+  assert.match(clients, /<h1>클라이언트<\/h1>/);
+  assert.match(clients, /클라이언트를 등록했습니다\./);
+
+  // The switcher's link sets the cookie and comes back to the console page, now in Korean.
+  const englishKeys = await admin.get('/admin/keys');
+  assert.match(englishKeys.body, /<html lang="en">/);
+  assert.match(englishKeys.body, /<h1>Signing keys<\/h1>/);
+  const switchLink = /<a href="(\/lang\?to=ko[^"]*)"/.exec(englishKeys.body)?.[1]?.replaceAll('&amp;', '&');
+  assert.ok(switchLink !== undefined, 'the English page links to Korean');
+  const switched = await admin.get(switchLink);
+  assert.equal(switched.statusCode, 303);
+  assert.equal(switched.headers.location, '/admin/keys');
+  const keys = await admin.get('/admin/keys');
+  assert.match(keys.body, /<html lang="ko">/);
+  assert.match(keys.body, /<h1>서명 키<\/h1>/);
+
+  // The 403 page for a user who is not an administrator is Korean too.
+  const aliceJar = await logIn(server, 'alice');
+  const refused = await server.app.inject({ method: 'GET', url: '/admin', headers: { cookie: aliceJar.header(), 'accept-language': 'ko' } });
+  assert.equal(refused.statusCode, 403);
+  assert.match(refused.body, /<h1>관리자가 아닙니다<\/h1>/);
+  assert.ok(!refused.body.includes('Not an administrator'));
+});

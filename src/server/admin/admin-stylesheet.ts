@@ -52,5 +52,9 @@ form.inline { display: inline; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; word-break: break-all; }
+footer.site { max-width: 72rem; margin: 0 auto; padding: 0 1rem 2rem; text-align: center; font-size: 0.875rem; color: #4b5563; }
+footer.site ul { display: flex; justify-content: center; gap: 1rem; margin: 0; padding: 0; list-style: none; }
+footer.site a, footer.site [aria-current] { display: inline-block; padding: 0.25rem 0.5rem; }
+footer.site [aria-current] { font-weight: 600; color: #111827; }
 @media (max-width: 40rem) { dl.facts { grid-template-columns: 1fr; } dl.facts dd { margin-bottom: 0.5rem; } header.bar form { margin-left: 0; } }
 `;

@@ -1,4 +1,6 @@
 import type { AccountRecord, AuditEventRecord, ClientRecord } from '../../storage/storage.ts';
+import type { Locale } from '../i18n/locales.ts';
+import { t } from '../i18n/translate.ts';
 import { html, type Html } from '../pages/html.ts';
 import { adminLayout, time, type AdminPageFrame } from './admin-layout.ts';
 
@@ -8,7 +10,7 @@ export interface EventNames {
   clients: Map<string, ClientRecord>;
 }
 
-function reference(value: string | null, names: EventNames): Html {
+function reference(l: Locale, value: string | null, names: EventNames): Html {
   if (value === null) return html``;
   const [kind, id] = [value.slice(0, value.indexOf(':')), value.slice(value.indexOf(':') + 1)];
   if (kind === 'account') {
@@ -17,18 +19,18 @@ function reference(value: string | null, names: EventNames): Html {
   }
   if (kind === 'client') {
     const client = names.clients.get(id);
-    if (client !== undefined) return html`<a href="/admin/clients/${encodeURIComponent(id)}">${client.name}</a> <span class="muted">(client)</span>`;
+    if (client !== undefined) return html`<a href="/admin/clients/${encodeURIComponent(id)}">${client.name}</a> <span class="muted">${t(l, 'admin.events.client')}</span>`;
   }
   return html`<code>${value}</code>`;
 }
 
-export function eventsTable(events: AuditEventRecord[], names: EventNames): Html {
-  if (events.length === 0) return html`<p>No events yet.</p>`;
+export function eventsTable(l: Locale, events: AuditEventRecord[], names: EventNames): Html {
+  if (events.length === 0) return html`<p>${t(l, 'admin.events.none')}</p>`;
   return html`<div class="table-wrap"><table>
-<thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Subject</th><th scope="col">Details</th><th scope="col">Address</th></tr></thead>
+<thead><tr><th scope="col">${t(l, 'admin.events.when')}</th><th scope="col">${t(l, 'admin.events.who')}</th><th scope="col">${t(l, 'admin.events.what')}</th><th scope="col">${t(l, 'admin.events.subject')}</th><th scope="col">${t(l, 'admin.events.details')}</th><th scope="col">${t(l, 'admin.events.address')}</th></tr></thead>
 <tbody>
 ${events.map(
-  (event) => html`<tr><td>${time(event.at)}</td><td>${reference(event.actor, names)}</td><td><code>${event.action}</code></td><td>${reference(event.subject, names)}</td><td>${
+  (event) => html`<tr><td>${time(l, event.at)}</td><td>${reference(l, event.actor, names)}</td><td><code>${event.action}</code></td><td>${reference(l, event.subject, names)}</td><td>${
     Object.keys(event.detail).length === 0 ? '' : html`<pre>${JSON.stringify(event.detail)}</pre>`
   }</td><td>${event.ip ?? ''}</td></tr>
 `,
@@ -39,8 +41,8 @@ ${events.map(
 export function eventsPage(frame: AdminPageFrame, events: AuditEventRecord[], names: EventNames, limit: number): string {
   return adminLayout(
     frame,
-    html`<h1>Recent events</h1>
-<p>The last ${limit} events of the audit trail, newest first: sign-ins, failed sign-ins, consents, token revocations and every administrative action.</p>
-${eventsTable(events, names)}`,
+    html`<h1>${t(frame.locale, 'admin.events.title')}</h1>
+<p>${t(frame.locale, 'admin.events.intro', { limit })}</p>
+${eventsTable(frame.locale, events, names)}`,
   );
 }

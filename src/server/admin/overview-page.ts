@@ -1,4 +1,5 @@
 import type { AuditEventRecord } from '../../storage/storage.ts';
+import { t } from '../i18n/translate.ts';
 import { html } from '../pages/html.ts';
 import { adminLayout, type AdminPageFrame } from './admin-layout.ts';
 import { eventsTable, type EventNames } from './events-page.ts';
@@ -12,18 +13,19 @@ export interface Overview {
 }
 
 export function overviewPage(frame: AdminPageFrame, overview: Overview, names: EventNames): string {
+  const l = frame.locale;
   return adminLayout(
     frame,
-    html`<h1>Overview</h1>
+    html`<h1>${t(l, 'admin.overview.title')}</h1>
 <section class="panel">
 <dl class="facts">
-<dt><a href="/admin/clients">Clients</a></dt><dd>${overview.clients}</dd>
-<dt><a href="/admin/users">Users</a></dt><dd>${overview.users}${overview.disabledUsers > 0 && html` <span class="muted">(${overview.disabledUsers} disabled)</span>`}</dd>
-<dt><a href="/admin/keys">Active signing keys</a></dt><dd>${overview.activeKeys}</dd>
+<dt><a href="/admin/clients">${t(l, 'admin.nav.clients')}</a></dt><dd>${overview.clients}</dd>
+<dt><a href="/admin/users">${t(l, 'admin.nav.users')}</a></dt><dd>${overview.users}${overview.disabledUsers > 0 && html` <span class="muted">${t(l, 'admin.overview.disabled', { count: overview.disabledUsers })}</span>`}</dd>
+<dt><a href="/admin/keys">${t(l, 'admin.overview.activeKeys')}</a></dt><dd>${overview.activeKeys}</dd>
 </dl>
 </section>
-<h2>Latest events</h2>
-${eventsTable(overview.recent, names)}
-<p><a href="/admin/events">All recent events</a> · <a href="/admin/openapi.json">Admin API (OpenAPI)</a></p>`,
+<h2>${t(l, 'admin.overview.latest')}</h2>
+${eventsTable(l, overview.recent, names)}
+<p><a href="/admin/events">${t(l, 'admin.overview.allEvents')}</a> · <a href="/admin/openapi.json">${t(l, 'admin.overview.api')}</a></p>`,
   );
 }

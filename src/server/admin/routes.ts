@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isOAuthError, OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
+import { hasMessage, t, type MessageKey } from '../i18n/translate.ts';
+import type { Html } from '../pages/html.ts';
+import { pageContextFor } from '../pages/page-context.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
 import { readSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
@@ -32,17 +35,17 @@ import { overviewPage } from './overview-page.ts';
 import { newUserPage, userListPage, userPage } from './users-pages.ts';
 
 /** Confirmations shown after a redirect, by the `done` query parameter. */
-const notices: Record<string, string> = {
-  client_created: 'Client registered.',
-  client_updated: 'Changes saved.',
-  client_deleted: 'Client deleted, with its tokens and consents.',
-  user_created: 'User created.',
-  user_disabled: 'User disabled: signed out everywhere, every token revoked.',
-  user_enabled: 'User enabled.',
-  user_password_reset: 'Password set; the user was signed out everywhere.',
-  user_updated: 'Role changed.',
-  user_deleted: 'User deleted.',
-  keys_rotated: 'New signing keys are active.',
+const notices: Record<string, MessageKey> = {
+  client_created: 'admin.notice.client_created',
+  client_updated: 'admin.notice.client_updated',
+  client_deleted: 'admin.notice.client_deleted',
+  user_created: 'admin.notice.user_created',
+  user_disabled: 'admin.notice.user_disabled',
+  user_enabled: 'admin.notice.user_enabled',
+  user_password_reset: 'admin.notice.user_password_reset',
+  user_updated: 'admin.notice.user_updated',
+  user_deleted: 'admin.notice.user_deleted',
+  keys_rotated: 'admin.notice.keys_rotated',
 };
 
 /**
@@ -65,7 +68,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const returnTo = request.method === 'GET' ? request.url : '/admin';
       return reply.redirect(`/login?${new URLSearchParams({ return_to: returnTo })}`, request.method === 'GET' ? 302 : 303);
     }
-    if (!active.account.isAdmin) return reply.code(403).type(htmlType).send(forbiddenPage(ctx.config.productName, active.account.username, reply.generateCsrf()));
+    if (!active.account.isAdmin) return reply.code(403).type(htmlType).send(forbiddenPage(pageContextFor(request, ctx.config), active.account.username, reply.generateCsrf()));
     sessions.set(request, active);
   }
   const view = { ...page, preHandler: adminOnly };
@@ -76,26 +79,38 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const { session: record, account } = session(request);
     return consoleActor(account.id, record.idHash, request.ip);
   };
-  const frame = (request: FastifyRequest, reply: FastifyReply, section: AdminSection, title: string, error?: string): AdminPageFrame => {
+  /** `title` is a message key, or a name (of a client, a user) shown as it is. */
+  const frame = (request: FastifyRequest, reply: FastifyReply, section: AdminSection, title: MessageKey | { name: string }, error?: string): AdminPageFrame => {
     const done = optionalParam(queryParams(request.raw.url), 'done', 40);
+    const { locale, path } = pageContextFor(request, ctx.config);
+    const notice = done === undefined ? undefined : notices[done];
     return {
       productName: ctx.config.productName,
-      title,
+      locale,
+      path,
+      title: typeof title === 'string' ? t(locale, title) : title.name,
       section,
       username: session(request).account.username,
       csrfToken: reply.generateCsrf(),
-      notice: done === undefined ? undefined : notices[done],
+      notice: notice === undefined ? undefined : t(locale, notice),
       error,
     };
   };
   /** Errors the user can fix are shown on the form they came from; the rest go to the error page. */
   const fixable = (error: unknown): error is OAuthError =>
     isOAuthError(error) && error.status >= 400 && error.status < 500 && error.code !== 'not_found';
-  const clientForm = (values: ClientFormValues): ClientFormPageInput => ({
-    values,
-    scopes: ctx.scopes.names().map((name) => ({ name, description: ctx.scopes.describe(name) })),
-    defaults: { accessTtl: ctx.config.accessTokenTtlSeconds, refreshTtl: ctx.config.refreshTokenTtlSeconds },
-  });
+  const clientForm = (request: FastifyRequest, values: ClientFormValues): ClientFormPageInput => {
+    const { locale } = pageContextFor(request, ctx.config);
+    const describe = (name: string): string | Html => {
+      const key = `scope.${name}`;
+      return hasMessage(key) ? t(locale, key) : ctx.scopes.describe(name);
+    };
+    return {
+      values,
+      scopes: ctx.scopes.names().map((name) => ({ name, description: describe(name) })),
+      defaults: { accessTtl: ctx.config.accessTokenTtlSeconds, refreshTtl: ctx.config.refreshTokenTtlSeconds },
+    };
+  };
   const clientUrl = (id: string, rest = '') => `/admin/clients/${encodeURIComponent(id)}${rest}`;
   const userUrl = (sub: string, rest = '') => `/admin/users/${encodeURIComponent(sub)}${rest}`;
   const showSecretOnce = (reply: FastifyReply, clientId: string, secret: string) => {
@@ -133,15 +148,15 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       activeKeys: keys.filter((key) => key.state === 'active').length,
       recent,
     };
-    return reply.type(htmlType).send(overviewPage(frame(request, reply, 'overview', 'Overview'), overview, await eventNames()));
+    return reply.type(htmlType).send(overviewPage(frame(request, reply, 'overview', 'admin.overview.title'), overview, await eventNames()));
   });
 
   // Clients
   app.get('/admin/clients', view, async (request, reply) =>
-    reply.type(htmlType).send(clientListPage(frame(request, reply, 'clients', 'Clients'), await ctx.storage.listClients())),
+    reply.type(htmlType).send(clientListPage(frame(request, reply, 'clients', 'admin.clients.title'), await ctx.storage.listClients())),
   );
   app.get('/admin/clients/new', view, async (request, reply) =>
-    reply.type(htmlType).send(newClientPage(frame(request, reply, 'clients', 'Register a client'), clientForm(newClientDefaults))),
+    reply.type(htmlType).send(newClientPage(frame(request, reply, 'clients', 'admin.clients.register'), clientForm(request, newClientDefaults))),
   );
   app.post('/admin/clients', action, async (request, reply) => {
     const values = readClientForm(formParams(request));
@@ -151,13 +166,13 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return showSecretOnce(reply, client.id, clientSecret);
     } catch (error) {
       if (!fixable(error)) throw error;
-      return reply.code(error.status).type(htmlType).send(newClientPage(frame(request, reply, 'clients', 'Register a client', error.description), clientForm(values)));
+      return reply.code(error.status).type(htmlType).send(newClientPage(frame(request, reply, 'clients', 'admin.clients.register', error.description), clientForm(request, values)));
     }
   });
   type ClientParams = { Params: { clientId: string } };
   app.get<ClientParams>('/admin/clients/:clientId', view, async (request, reply) => {
     const client = await findClientOrFail(request.params.clientId, ctx);
-    return reply.type(htmlType).send(clientPage(frame(request, reply, 'clients', client.name), client, clientForm(clientFormValues(client))));
+    return reply.type(htmlType).send(clientPage(frame(request, reply, 'clients', { name: client.name }), client, clientForm(request, clientFormValues(client))));
   });
   app.post<ClientParams>('/admin/clients/:clientId', action, async (request, reply) => {
     const client = await findClientOrFail(request.params.clientId, ctx);
@@ -168,7 +183,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return reply.redirect(clientUrl(client.id, '?done=client_updated'), 303);
     } catch (error) {
       if (!fixable(error)) throw error;
-      return reply.code(error.status).type(htmlType).send(clientPage(frame(request, reply, 'clients', client.name, error.description), client, clientForm(values)));
+      return reply.code(error.status).type(htmlType).send(clientPage(frame(request, reply, 'clients', { name: client.name }, error.description), client, clientForm(request, values)));
     }
   });
   app.post<ClientParams>('/admin/clients/:clientId/rotate-secret', action, async (request, reply) => {
@@ -181,7 +196,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     // Only the current secret is shown: a cookie left from before a second rotation is not.
     const secret = cookie !== undefined && client.secretHash !== null && secretMatchesHash(cookie, client.secretHash) ? cookie : undefined;
     if (cookie !== undefined) reply.clearCookie(secretCookie, { path: clientUrl(client.id, '/secret') });
-    return reply.type(htmlType).send(clientSecretPage(frame(request, reply, 'clients', client.name), client, secret));
+    return reply.type(htmlType).send(clientSecretPage(frame(request, reply, 'clients', { name: client.name }), client, secret));
   });
   app.post<ClientParams>('/admin/clients/:clientId/delete', action, async (request, reply) => {
     requireConfirmation(formParams(request), 'delete this client');
@@ -191,10 +206,10 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // Users
   app.get('/admin/users', view, async (request, reply) =>
-    reply.type(htmlType).send(userListPage(frame(request, reply, 'users', 'Users'), await ctx.storage.listAccounts())),
+    reply.type(htmlType).send(userListPage(frame(request, reply, 'users', 'admin.users.title'), await ctx.storage.listAccounts())),
   );
   app.get('/admin/users/new', view, async (request, reply) =>
-    reply.type(htmlType).send(newUserPage(frame(request, reply, 'users', 'Create a user'), newUserDefaults)),
+    reply.type(htmlType).send(newUserPage(frame(request, reply, 'users', 'admin.users.create'), newUserDefaults)),
   );
   app.post('/admin/users', action, async (request, reply) => {
     const { values, password } = readUserForm(formParams(request));
@@ -203,7 +218,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return reply.redirect(userUrl(account.id, '?done=user_created'), 303);
     } catch (error) {
       if (!fixable(error)) throw error;
-      return reply.code(error.status).type(htmlType).send(newUserPage(frame(request, reply, 'users', 'Create a user', error.description), values));
+      return reply.code(error.status).type(htmlType).send(newUserPage(frame(request, reply, 'users', 'admin.users.create', error.description), values));
     }
   });
   type UserParams = { Params: { sub: string } };
@@ -211,7 +226,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const account = await findAccountOrFail(request.params.sub, ctx);
     const apps = await authorizedApps(account.id, ctx);
     const isSelf = account.id === session(request).account.id;
-    return reply.type(htmlType).send(userPage(frame(request, reply, 'users', account.username, error), account, apps, isSelf));
+    return reply.type(htmlType).send(userPage(frame(request, reply, 'users', { name: account.username }, error), account, apps, isSelf));
   };
   app.get<UserParams>('/admin/users/:sub', view, (request, reply) => showUser(request, reply));
   app.post<UserParams>('/admin/users/:sub/disable', action, async (request, reply) => {
@@ -247,7 +262,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // Signing keys
   app.get('/admin/keys', view, async (request, reply) =>
-    reply.type(htmlType).send(keysPage(frame(request, reply, 'keys', 'Signing keys'), await listSigningKeys(ctx), ctx.clock.now())),
+    reply.type(htmlType).send(keysPage(frame(request, reply, 'keys', 'admin.keys.title'), await listSigningKeys(ctx), ctx.clock.now())),
   );
   app.post('/admin/keys/rotate', action, async (request, reply) => {
     await rotateKeys(actor(request), ctx);
@@ -259,6 +274,6 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/admin/events', view, async (request, reply) =>
     reply
       .type(htmlType)
-      .send(eventsPage(frame(request, reply, 'events', 'Recent events'), await ctx.storage.listAuditEvents(eventLimit), await eventNames(), eventLimit)),
+      .send(eventsPage(frame(request, reply, 'events', 'admin.events.title'), await ctx.storage.listAuditEvents(eventLimit), await eventNames(), eventLimit)),
   );
 }
