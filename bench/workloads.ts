@@ -19,7 +19,7 @@ import {
   signIn,
   userTokens,
 } from './harness/oauth-client.ts';
-import { basicAuthorization, type ClientCredentialsPair, type ReadyMessage, type WebClient } from './servers/protocol.ts';
+import { basicAuthorization, benchUsers, type ClientCredentialsPair, type ReadyMessage } from './servers/protocol.ts';
 
 export interface BenchSettings {
   quick: boolean;
@@ -102,10 +102,16 @@ function bearerGet(label: string, server: string, url: string, token: string): T
   return { label, server, load: fixed({ method: 'GET', url, headers: { Authorization: `Bearer ${token}` } }) };
 }
 
-/** The session cookie of the web client: given by the server, or obtained by signing in. */
-async function sessionCookie(ready: ReadyMessage): Promise<string> {
+/**
+ * Session cookies of the web client's users: given by the server, or obtained by signing in as
+ * many users. Requests are spread over the users, as a real server's load is.
+ */
+async function sessionCookies(ready: ReadyMessage): Promise<string[]> {
   const web = ready.web!;
-  return web.cookie !== '' ? web.cookie : signIn(ready, web, 'openid profile offline_access');
+  if (web.cookies.length > 0) return web.cookies;
+  const cookies: string[] = [];
+  for (let user = 0; user < benchUsers; user++) cookies.push(await signIn(ready, web, 'openid profile offline_access'));
+  return cookies;
 }
 
 function header(headers: SequenceRequest['headers'], name: string): string | undefined {
@@ -118,14 +124,14 @@ function header(headers: SequenceRequest['headers'], name: string): string | und
 /** Workload 5a: each request redeems a fresh code (minted just before the measurement) with PKCE. */
 async function codeExchangeTarget(label: string, server: string, ready: ReadyMessage, settings: BenchSettings): Promise<Target> {
   const web = ready.web!;
-  const cookie = await sessionCookie(ready);
+  const cookies = await sessionCookies(ready);
   return {
     label,
     server,
     async load(phase) {
       const amount = phase === 'warmup' ? Math.ceil(settings.codesPerMeasurement / 4) : settings.codesPerMeasurement;
       // Every connection builds its first request up front: a few spare codes.
-      const codes = await mintCodes(ready, web, cookie, web.oauthScope, amount + settings.connections + 8);
+      const codes = await mintCodes(ready, web, cookies, web.oauthScope, amount + settings.connections + 8);
       let next = 0;
       return {
         kind: 'sequence',
@@ -137,6 +143,9 @@ async function codeExchangeTarget(label: string, server: string, ready: ReadyMes
             path: ready.paths.token,
             headers: { 'content-type': formContentType, authorization: basicAuthorization(web) },
             setupRequest: (request) => ({ ...request, body: codeExchangeBody(web, codes[next++] ?? 'no-code-left') }),
+            onResponse: (status, body) => {
+              if (status !== 200 && process.env.BENCH_DEBUG) console.error(`code ${label}: ${status} ${body}`);
+            },
           },
         ],
       };
@@ -150,15 +159,16 @@ async function codeExchangeTarget(label: string, server: string, ready: ReadyMes
  */
 async function refreshTarget(label: string, server: string, ready: ReadyMessage, settings: BenchSettings): Promise<Target> {
   const web = ready.web!;
-  const cookie = await sessionCookie(ready);
+  const cookies = await sessionCookies(ready);
   const pool: string[] = [];
+  let user = 0;
   // A measurement ends with requests in flight whose successors never come back: top the pool up
   // (through whole code flows, outside the measured window) before each one.
   const topUp = async () => {
     const wanted = settings.connections + 8;
     const worker = async () => {
       while (pool.length < wanted) {
-        const tokens = await userTokens(ready, web, cookie, web.oauthScope);
+        const tokens = await userTokens(ready, web, cookies[user++ % cookies.length]!, web.oauthScope);
         if (tokens.refresh_token === undefined) throw new Error(`${label}: the code exchange issued no refresh token`);
         pool.push(tokens.refresh_token);
       }
@@ -177,6 +187,7 @@ async function refreshTarget(label: string, server: string, ready: ReadyMessage,
     },
     onResponse: (status, body, context) => {
       const used = (context as { token?: string }).token;
+      if (status !== 200 && process.env.BENCH_DEBUG) console.error(`refresh ${label}: ${status} ${body} for ${used}`);
       if (status !== 200) return;
       const successor = (JSON.parse(body) as { refresh_token?: string }).refresh_token ?? used;
       if (successor !== undefined) pool.push(successor);
@@ -195,13 +206,14 @@ async function refreshTarget(label: string, server: string, ready: ReadyMessage,
 /** Workload 6: /authorize (session cookie, remembered consent) → 302 with code → /token → /userinfo. */
 async function flowTarget(label: string, server: string, ready: ReadyMessage): Promise<Target> {
   const web = ready.web!;
-  const cookie = await sessionCookie(ready);
+  const cookies = await sessionCookies(ready);
+  let user = 0;
   type FlowContext = { code?: string; accessToken?: string };
   const requests: SequenceRequest[] = [
     {
       method: 'GET',
       path: authorizePath(ready, web, web.flowScope),
-      headers: { cookie },
+      setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: cookies[user++ % cookies.length]! } }),
       onResponse: (_status, _body, context, headers) => {
         (context as FlowContext).code = codeFromLocation(header(headers, 'location'), web);
       },
@@ -232,7 +244,7 @@ async function flowTarget(label: string, server: string, ready: ReadyMessage): P
 }
 
 const fairness = {
-  oidcMemory: `${OIDC}: default in-memory adapter (tokens are lost on restart); ${NODE_OAUTH2}: in-memory Maps. Gatehouse and ${FLOOR_SQLITE} commit every token to SQLite (WAL) before answering.`,
+  oidcMemory: `${OIDC}: its built-in in-memory adapter, uncapped (tokens are lost on restart); ${NODE_OAUTH2}: in-memory Maps. Gatehouse and ${FLOOR_SQLITE} commit every token to SQLite (WAL) before answering.`,
   gatehouseLogs: 'Gatehouse runs with its production defaults, including one info log line per request start and end (to /dev/null here).',
 };
 
@@ -340,9 +352,9 @@ export const workloadGroups: WorkloadGroup[] = [
       const n2 = readyOf(servers, 'node-oauth2-server');
       const api = readyOf(servers, 'api');
       const fl = readyOf(servers, 'floor');
-      const ghUser = await userTokens(gh, gh.web!, gh.web!.cookie, gh.web!.flowScope);
-      const oidcUser = await userTokens(oidc, oidc.web!, await sessionCookie(oidc), oidc.web!.flowScope);
-      const n2User = await userTokens(n2, n2.web!, n2.web!.cookie, n2.web!.flowScope);
+      const ghUser = await userTokens(gh, gh.web!, gh.web!.cookies[0]!, gh.web!.flowScope);
+      const oidcUser = await userTokens(oidc, oidc.web!, (await sessionCookies(oidc))[0]!, oidc.web!.flowScope);
+      const n2User = await userTokens(n2, n2.web!, n2.web!.cookies[0]!, n2.web!.flowScope);
       const jwt = await machineToken(gh, gh.jwt!.ES256!);
       return [
         {
@@ -392,7 +404,7 @@ export const workloadGroups: WorkloadGroup[] = [
             [GATEHOUSE, NODE_OAUTH2],
           ],
           notes: [
-            'Scope "profile offline_access": an access and a refresh token each, no ID token. Codes are minted before each measurement through the real /authorize with a session cookie and remembered consent.',
+            'Scope "profile offline_access": an access and a refresh token each, no ID token. Codes are minted before each measurement through the real /authorize with the session cookies of 32 users (remembered consent), 1 to 32 in turn.',
           ],
         },
         {

@@ -74,12 +74,13 @@ export async function mintCode(ready: ReadyMessage, web: WebClient, cookie: stri
   return code;
 }
 
-export async function mintCodes(ready: ReadyMessage, web: WebClient, cookie: string, scope: string, count: number): Promise<string[]> {
+/** `count` codes, for the users of `cookies` in turn. */
+export async function mintCodes(ready: ReadyMessage, web: WebClient, cookies: string[], scope: string, count: number): Promise<string[]> {
   const codes: string[] = [];
   const worker = async () => {
     while (codes.length < count) {
       const slot = codes.push('') - 1; // reserved before awaiting, so the workers stop at `count`
-      codes[slot] = await mintCode(ready, web, cookie, scope);
+      codes[slot] = await mintCode(ready, web, cookies[slot % cookies.length]!, scope);
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));

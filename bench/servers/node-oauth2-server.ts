@@ -3,12 +3,12 @@
  * with an in-memory model (Maps; nothing survives the process). It has no introspection, no
  * OpenID Connect and no JWT access tokens, so it takes part in the workloads it supports:
  * client_credentials issuance, a Bearer-protected GET (`authenticate`), the code exchange with
- * PKCE, the refresh grant, and the whole code flow (a cookie stands for the logged-in session).
+ * PKCE, the refresh grant, and the whole code flow (a cookie stands for each user's logged-in session).
  */
 import OAuth2Server from '@node-oauth/oauth2-server';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { announce, exitWith } from './protocol.ts';
+import { announce, benchUsers, exitWith } from './protocol.ts';
 
 const { Request, Response } = OAuth2Server;
 type Client = OAuth2Server.Client;
@@ -33,8 +33,8 @@ function addClient(id: string, grants: string[], scopes: string[], redirectUris:
 }
 const machineSecret = addClient('machine', ['client_credentials'], [machineScope], []);
 const webSecret = addClient('web', ['authorization_code', 'refresh_token'], ['profile', 'offline_access'], [redirectUri]);
-const user = { id: 'alice', name: 'Alice' };
-const sessionId = secret();
+/** Logged-in browser sessions: `sid` cookie value → user. */
+const sessions = new Map(Array.from({ length: benchUsers }, (_, user) => [secret(), { id: `user${user}`, name: `User ${user}` }]));
 
 const accessTokens = new Map<string, Token>();
 const refreshTokens = new Map<string, Token>();
@@ -96,7 +96,7 @@ const oauth = new OAuth2Server({ model: model as never, accessTokenLifetime: 360
 const authenticateHandler = {
   handle(request: OAuth2Server.Request) {
     const cookie = request.headers?.cookie ?? '';
-    return cookie === `sid=${sessionId}` ? user : false;
+    return (cookie.startsWith('sid=') && sessions.get(cookie.slice(4))) || false;
   },
 };
 
@@ -120,7 +120,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     } else if (url.pathname === '/userinfo' && req.method === 'GET') {
       const token = await oauth.authenticate(request, response);
       response.status = 200;
-      response.body = { sub: token.user.id, name: user.name };
+      response.body = { sub: token.user.id, name: token.user.name };
     } else {
       response.status = 404;
       response.body = { error: 'not_found' };
@@ -165,5 +165,5 @@ announce({
   url,
   paths: { authorize: '/authorize', token: '/token', userinfo: '/userinfo' },
   machine: { clientId: 'machine', clientSecret: machineSecret, scope: machineScope },
-  web: { clientId: 'web', clientSecret: webSecret, redirectUri, oauthScope: 'profile offline_access', flowScope: 'profile', cookie: `sid=${sessionId}` },
+  web: { clientId: 'web', clientSecret: webSecret, redirectUri, oauthScope: 'profile offline_access', flowScope: 'profile', cookies: [...sessions.keys()].map((id) => `sid=${id}`) },
 });

@@ -1,17 +1,60 @@
 /**
- * The certified Node OpenID provider (`oidc-provider` 9) as the benchmark runs it: its default
+ * The certified Node OpenID provider (`oidc-provider` 9) as the benchmark runs it: its built-in
  * in-memory adapter (tokens live in process memory and die with it), `client_credentials`,
  * introspection, and resource indicators for JWT access tokens — one resource per signing
  * algorithm, so one process serves both the ES256 and the RS256 JWT workloads.
  *
+ * The built-in adapter keeps its entries in an LRU of 1 000–2 000 entries (it is meant for quick
+ * starts), so under load it forgets tokens, codes, sessions and grants: codes minted ahead of a
+ * measurement and refresh tokens in use would vanish. The adapter's code runs unchanged here;
+ * only its store is replaced by an uncapped Map with the same expiry rules, so it holds every
+ * token until it expires, as node-oauth2-server's Maps and Gatehouse's database do.
+ *
  * Its login and consent are interactions an application implements; here a bench-only handler
- * logs "alice" in and grants what was asked, so a browserless client that keeps the cookies
+ * logs a new user in at each sign-in and grants what was asked, so a browserless client that keeps the cookies
  * reaches the code redirect, and later requests with the session cookie go straight through.
  */
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { errors, type Configuration } from 'oidc-provider';
 import { announce, exitWith } from './protocol.ts';
+
+/** The LRU's interface (get, set with maxAge, has, delete, clear, size) without its cap. */
+class UncappedStore {
+  readonly #entries = new Map<string, { value: unknown; expiry: number | undefined }>();
+
+  get(key: string): unknown {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiry !== undefined && entry.expiry <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: unknown, { maxAge }: { maxAge?: number } = {}): this {
+    const expiry = typeof maxAge === 'number' && maxAge !== Number.POSITIVE_INFINITY ? Date.now() + maxAge : undefined;
+    this.#entries.set(key, { value, expiry });
+    return this;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  delete(key: string): boolean {
+    return this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
 
 const machineScope = 'calendar.read';
 const redirectUri = 'http://127.0.0.1:9/callback';
@@ -64,7 +107,7 @@ const configuration: Configuration = {
   cookies: { keys: [secret()] },
   scopes: ['openid', 'offline_access', 'profile', machineScope],
   claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
-  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: 'Alice', email: 'alice@example.test' }) }),
+  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: `User ${sub}`, email: `${sub}@example.test` }) }),
   // As Gatehouse's defaults: one hour for every access token.
   ttl: { AccessToken: 3600, ClientCredentials: 3600 },
   // As Gatehouse: a refresh token with every code exchange of a client allowed the refresh grant
@@ -95,7 +138,16 @@ const configuration: Configuration = {
   },
 };
 
-const provider = new Provider(url, configuration);
+// Deep import: the adapter class the provider uses by default, given the uncapped store.
+const memoryAdapterModule = 'oidc-provider/lib/adapters/memory_adapter.js';
+const { default: MemoryAdapter } = (await import(memoryAdapterModule)) as {
+  default: new (model: string, store: UncappedStore) => NonNullable<Configuration['adapter']> extends (name: string) => infer A ? A : never;
+};
+const store = new UncappedStore();
+const provider = new Provider(url, { ...configuration, adapter: (model: string) => new MemoryAdapter(model, store) });
+if (process.env.BENCH_DEBUG) {
+  provider.on('grant.error', (_ctx, error: { error_detail?: string; message: string }) => console.error(`grant.error: ${error.error_detail ?? error.message}`));
+}
 const callback = provider.callback();
 handler = (req, res) => {
   if (req.url?.startsWith('/interaction/')) {
@@ -108,11 +160,14 @@ handler = (req, res) => {
   callback(req, res);
 };
 
-/** Bench-only login and consent: "alice", granting every scope the request names. */
+let signIns = 0;
+
+/** Bench-only login and consent: a new user per sign-in, granted every scope the request names. */
 async function finishInteraction(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   if (details.prompt.name === 'login') {
-    await provider.interactionFinished(req, res, { login: { accountId: 'alice' } }, { mergeWithLastSubmission: false });
+    // Each sign-in is another user, so each has a session and a grant of its own.
+    await provider.interactionFinished(req, res, { login: { accountId: `user${signIns++}` } }, { mergeWithLastSubmission: false });
     return;
   }
   const grant = details.grantId === undefined
@@ -144,6 +199,7 @@ announce({
     oauthScope: 'profile offline_access',
     flowScope: 'openid profile',
     // Empty: the driver signs in through the interaction above and keeps the session cookies.
-    cookie: '',
+    cookies: [],
   },
 });
+

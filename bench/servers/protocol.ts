@@ -24,8 +24,11 @@ export interface WebClient extends ClientCredentialsPair {
   oauthScope: string;
   /** Scope for the whole-flow workload (ends with /userinfo). */
   flowScope: string;
-  /** `Cookie` header value of the logged-in session. */
-  cookie: string;
+  /**
+   * `Cookie` header values of logged-in sessions, one per user (each user has its own grant).
+   * Empty when the driver must sign in itself (`signIn`), as for oidc-provider's interactions.
+   */
+  cookies: string[];
 }
 
 export interface ServerPaths {
@@ -51,6 +54,9 @@ export interface ReadyMessage {
   /** Milliseconds a first start spends creating signing keys (done in setup, outside `startMs`). */
   keyGenerationMs?: number;
 }
+
+/** Users (each with a session and remembered consent) that the code-flow workloads spread over. */
+export const benchUsers = 32;
 
 export interface ProgressMessage {
   type: 'progress';
