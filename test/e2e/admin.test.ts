@@ -4,8 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test, type TestContext } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { test, type TestContext } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchSharedChromium } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
@@ -22,22 +23,7 @@ const screenshotDir = fileURLToPath(new URL('../../docs/screenshots/', import.me
 
 const password = 'correct horse battery staple';
 
-const browserReady: Promise<Browser> = chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
-browserReady.catch(() => {});
-after(async () => {
-  await browserReady.then((browser) => browser.close(), () => {});
-});
+const browserReady: Promise<Browser> = launchSharedChromium();
 
 /** The client app's redirect endpoint: records the query of every callback. */
 async function startCallbackServer(t: TestContext): Promise<{ uri: string; received: URLSearchParams[] }> {

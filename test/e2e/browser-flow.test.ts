@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchSharedChromium } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { createServerContext, type ServerContext } from '../../src/server/context.ts';
@@ -31,24 +32,7 @@ const password = 'correct horse battery staple';
  * Chromium starts while the first test runs the CLI; both tests share it, each in a browser
  * context (cookies, storage) of its own.
  */
-const browserReady: Promise<Browser> = chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
-// A failed launch is reported by the tests that await it, not as an unhandled rejection.
-browserReady.catch(() => {});
-
-after(async () => {
-  await browserReady.then((browser) => browser.close(), () => {});
-});
+const browserReady: Promise<Browser> = launchSharedChromium();
 
 interface CliResult {
   code: number | null;

@@ -3,11 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchSharedChromium } from '../support/chromium.ts';
 import { startDemo } from '../../demo/start-demo.ts';
 import { freePort } from '../support/listening-server.ts';
 
@@ -20,24 +21,7 @@ import { freePort } from '../support/listening-server.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-const browserReady: Promise<Browser> = chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
-// A failed launch is reported by the test that awaits it, not as an unhandled rejection.
-browserReady.catch(() => {});
-
-after(async () => {
-  await browserReady.then((browser) => browser.close(), () => {});
-});
+const browserReady: Promise<Browser> = launchSharedChromium();
 
 /** A temporary data folder, removed after the test. */
 function tempDataDir(t: TestContext): string {

@@ -3,9 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchSharedChromium } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
@@ -21,22 +22,7 @@ const screenshotDir = fileURLToPath(new URL('../../docs/screenshots/', import.me
 const password = 'correct horse battery staple';
 const widths = [360, 1280] as const;
 
-const browserReady: Promise<Browser> = chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
-browserReady.catch(() => {});
-after(async () => {
-  await browserReady.then((browser) => browser.close(), () => {});
-});
+const browserReady: Promise<Browser> = launchSharedChromium();
 
 interface Setup {
   issuer: string;
