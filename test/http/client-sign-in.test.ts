@@ -24,6 +24,7 @@ import { registerClient } from '../../src/server/clients/register-client.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { OAuthError, type OAuthErrorCode } from '../../src/shared/oauth-error.ts';
 import { startListeningServer, type ListeningServer } from '../support/listening-server.ts';
+import { BrowserCookies, hiddenFields, unescapeHtml } from '../support/http-browser.ts';
 
 const password = 'correct horse battery staple';
 const redirectUri = 'https://mine.example/callback';
@@ -42,50 +43,6 @@ function assertOAuthError(code: OAuthErrorCode, message: RegExp) {
 
 // ---------------------------------------------------------------------------------------------
 // The browser: cookies per origin, redirects followed by hand, forms submitted by hand.
-
-/** A browser's cookie store, fed from `Set-Cookie` headers (paths ignored: one site per test). */
-class BrowserCookies {
-  readonly #cookies = new Map<string, string>();
-
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const expired = attributes.some((attribute) => {
-        const [key = '', val = ''] = attribute.split('=');
-        if (key.toLowerCase() === 'max-age') return Number(val) <= 0;
-        if (key.toLowerCase() === 'expires') return Date.parse(val) <= Date.now();
-        return false;
-      });
-      if (value === '' || expired) this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-}
-
-function unescapeHtml(text: string): string {
-  return text
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
-}
-
-/** The hidden inputs of an HTML page, as name → value. */
-function hiddenFields(page: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const match of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g)) {
-    fields.set(unescapeHtml(match[1]!), unescapeHtml(match[2]!));
-  }
-  return fields;
-}
 
 function formAction(page: string): string {
   const match = /<form[^>]*action="([^"]+)"/.exec(page);

@@ -13,6 +13,7 @@ import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { startListeningServer, type ListeningServer } from '../support/listening-server.ts';
+import { Browser, hiddenFields, location } from '../support/http-browser.ts';
 
 const password = 'correct horse battery staple';
 const confidentialRedirectUri = 'https://client.example/callback';
@@ -88,79 +89,6 @@ async function startAuthorization(as: oauth.AuthorizationServer, client: oauth.C
   url.searchParams.set('code_challenge', codeChallenge);
   url.searchParams.set('code_challenge_method', 'S256');
   return { url, state, codeVerifier } satisfies PendingAuthorization;
-}
-
-/** A browser's cookie store for one origin, fed from `Set-Cookie` headers. */
-class BrowserCookies {
-  readonly #cookies = new Map<string, string>();
-
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const expired = attributes.some((attribute) => {
-        const [key = '', val = ''] = attribute.split('=');
-        if (key.toLowerCase() === 'max-age') return Number(val) <= 0;
-        if (key.toLowerCase() === 'expires') return Date.parse(val) <= Date.now();
-        return false;
-      });
-      if (value === '' || expired) this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-}
-
-function unescapeHtml(text: string): string {
-  return text
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
-}
-
-/** The hidden inputs of an HTML page, as name → value. */
-function hiddenFields(page: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const match of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields.set(unescapeHtml(match[1]!), unescapeHtml(match[2]!));
-  }
-  return fields;
-}
-
-/** A browser tab on the authorization server: never follows redirects on its own, keeps cookies. */
-class Browser {
-  readonly cookies = new BrowserCookies();
-  constructor(readonly origin: string) {}
-
-  async get(url: string | URL): Promise<Response> {
-    const response = await fetch(new URL(url, this.origin), { redirect: 'manual', headers: { cookie: this.cookies.header() } });
-    this.cookies.store(response);
-    return response;
-  }
-
-  async post(url: string, fields: Map<string, string>): Promise<Response> {
-    const response = await fetch(new URL(url, this.origin), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: this.cookies.header(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams([...fields]),
-    });
-    this.cookies.store(response);
-    return response;
-  }
-}
-
-function location(response: Response): string {
-  const value = response.headers.get('location');
-  assert.ok(value !== null, `expected a Location header on ${response.status} ${response.url}`);
-  return value;
 }
 
 /**

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+
+/**
+ * A browser reduced to what OAuth flows need, for tests that drive a real server over sockets:
+ * cookies kept from `Set-Cookie` headers, redirects never followed on their own, forms read from
+ * their hidden inputs and posted back.
+ */
+
+/** A browser's cookie store for one site, fed from `Set-Cookie` headers (paths ignored). */
+export class BrowserCookies {
+  readonly #cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const expired = attributes.some((attribute) => {
+        const [key = '', val = ''] = attribute.split('=');
+        if (key.toLowerCase() === 'max-age') return Number(val) <= 0;
+        if (key.toLowerCase() === 'expires') return Date.parse(val) <= Date.now();
+        return false;
+      });
+      if (value === '' || expired) this.#cookies.delete(name);
+      else this.#cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
+export function unescapeHtml(text: string): string {
+  return text
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
+}
+
+/** The hidden inputs of an HTML page, as name → value (self-closing tags too, for other servers' pages). */
+export function hiddenFields(page: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const match of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g)) {
+    fields.set(unescapeHtml(match[1]!), unescapeHtml(match[2]!));
+  }
+  return fields;
+}
+
+/** A browser tab on one origin: never follows redirects on its own, keeps cookies. */
+export class Browser {
+  readonly cookies = new BrowserCookies();
+  constructor(readonly origin: string) {}
+
+  async get(url: string | URL): Promise<Response> {
+    const response = await fetch(new URL(url, this.origin), { redirect: 'manual', headers: { cookie: this.cookies.header() } });
+    this.cookies.store(response);
+    return response;
+  }
+
+  async post(url: string, fields: Map<string, string>): Promise<Response> {
+    const response = await fetch(new URL(url, this.origin), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: this.cookies.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([...fields]),
+    });
+    this.cookies.store(response);
+    return response;
+  }
+}
+
+export function location(response: Response): string {
+  const value = response.headers.get('location');
+  assert.ok(value !== null, `expected a Location header on ${response.status} ${response.url}`);
+  return value;
+}
