@@ -1,5 +1,6 @@
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import { OAuthError } from '../shared/oauth-error.ts';
+import { migrateToLatest } from './migrate-to-latest.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import type {
@@ -62,7 +63,7 @@ export class KyselyStorage implements Storage {
     }
     const schema = await this.#postgresSchema();
     const migrator = new Migrator({ db: this.#db, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) });
-    const { error, results } = await migrator.migrateToLatest();
+    const { error, results } = await migrateToLatest(migrator);
     if (error !== undefined) {
       const failed = results?.find((result) => result.status === 'Error');
       throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`, {

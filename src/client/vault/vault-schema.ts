@@ -1,4 +1,5 @@
 import { Kysely, Migrator, type Migration } from 'kysely';
+import { migrateToLatest } from '../../storage/migrate-to-latest.ts';
 
 /** Tables of the client side ("Mine"), kept apart from any server tables by their prefix. */
 export interface VaultDatabase {
@@ -75,6 +76,6 @@ export async function migrateVault(db: Kysely<VaultDatabase>): Promise<void> {
     migrationTableName: 'gatehouse_client_migration',
     migrationLockTableName: 'gatehouse_client_migration_lock',
   });
-  const { error } = await migrator.migrateToLatest();
+  const { error } = await migrateToLatest(migrator);
   if (error !== undefined) throw error;
 }
