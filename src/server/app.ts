@@ -55,10 +55,23 @@ function requestForLog(request: FastifyRequest) {
 export async function buildServer({ config, storage, clock, keyEncryption, logger = false }: BuildServerInput): Promise<FastifyInstance> {
   const ctx = createServerContext(config, storage, clock, keyEncryption);
   const metrics = new ServerMetrics(storage, clock);
-  const loggerInstance: FastifyBaseLogger | undefined =
-    logger === false ? undefined : pino({ level: logger.level, redact: redactedPaths, serializers: { req: requestForLog } }, logger.destination ?? pino.destination(1));
+  const pinoLogger =
+    logger === false
+      ? undefined
+      : pino(
+          { level: logger.level, redact: redactedPaths, serializers: { req: requestForLog } },
+          // Asynchronous writes: a line is queued and written with the others queued meanwhile, so
+          // a busy server makes one write per batch of lines instead of one per line; pino flushes
+          // what is queued when the process exits.
+          logger.destination ?? pino.destination({ dest: 1, sync: false }),
+        );
+  const loggerInstance: FastifyBaseLogger | undefined = pinoLogger;
+  const logsDebug = pinoLogger?.isLevelEnabled('debug') ?? false;
+  const logsInfo = pinoLogger?.isLevelEnabled('info') ?? false;
   const app: FastifyInstance = Fastify({
     loggerInstance,
+    // One line per request at info (below), not Fastify's two; the "incoming request" line is debug.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     // Request ids are generated here, never taken from a client-supplied header; every log line
     // of a request carries it, and the response names it for support requests.
@@ -70,19 +83,29 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
   });
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+  app.addHook('onRequest', (request, reply, done) => {
+    // nosniff on every response, JSON included: a browser never runs a response as script or style.
+    reply.headers({ 'x-request-id': request.id, 'x-content-type-options': 'nosniff' });
+    if (logsDebug) request.log.debug({ req: request }, 'incoming request');
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => recordRequest(metrics, request, reply));
+  if (logsInfo || config.metricsEnabled) {
+    app.addHook('onResponse', (request, reply, done) => {
+      if (logsInfo) request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+      // Nobody can read the counters when /metrics is off, so they are not kept.
+      if (config.metricsEnabled) recordRequest(metrics, request, reply);
+      done();
+    });
+  }
   // Graceful shutdown: a response sent once closing has begun ends its connection, or a keep-alive
   // client would hold the stopping server open until the keep-alive timeout (72 s).
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   await app.register(cookie);
   const redis = config.redisUrl === '' ? undefined : connectRedis(config.redisUrl);
@@ -101,42 +124,48 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
     getToken: (request) => (request.body instanceof Map ? (request.body.get('_csrf') as string[] | undefined)?.[0] : undefined),
   });
-  await app.register(helmet, {
-    // Pages load nothing from other origins; nothing may frame them (clickjacking, RFC 6749 §10.13).
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: imageSources(config.logoUrl),
-        baseUri: ["'none'"],
-        frameAncestors: ["'none'"],
-        // No form-action: browsers apply it to the redirect after the consent POST, which goes to the client.
-      },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    // HSTS only makes sense when the server is reached over https.
-    strictTransportSecurity: config.issuer.startsWith('https:'),
-  });
-  // Pages carry CSRF tokens and the user's name: no shared or browser cache may keep them.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-store');
-    return payload;
-  });
   registerFormBodyParser(app);
   registerErrorHandler(app, (code) => metrics.oauthErrors.inc({ error: code }), (request) => pageContextFor(request, config));
 
-  assetRoutes(app, ctx);
-  languageRoutes(app, ctx);
-  loginRoutes(app, ctx);
-  accountRoutes(app, ctx);
-  authorizeRoutes(app, ctx);
+  // The JSON endpoints of the protocol, without the page headers: the token endpoint,
+  // introspection and userinfo are the hot paths, and a Content-Security-Policy means nothing to
+  // the machines that call them. They carry Cache-Control: no-store themselves (RFC 6749 §5.1).
   tokenRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   oidcRoutes(app, ctx);
   operationsRoutes(app, ctx, metrics);
-  adminRoutes(app, ctx);
+  // Everything a browser shows, with the page headers of DESIGN invariant 6.
+  await app.register(async (pages) => {
+    await pages.register(helmet, {
+      // Pages load nothing from other origins; nothing may frame them (clickjacking, RFC 6749 §10.13).
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: imageSources(config.logoUrl),
+          baseUri: ["'none'"],
+          frameAncestors: ["'none'"],
+          // No form-action: browsers apply it to the redirect after the consent POST, which goes to the client.
+        },
+      },
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+      // HSTS only makes sense when the server is reached over https.
+      strictTransportSecurity: config.issuer.startsWith('https:'),
+    });
+    // Pages carry CSRF tokens and the user's name: no shared or browser cache may keep them.
+    pages.addHook('onSend', async (_request, reply, payload) => {
+      if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-store');
+      return payload;
+    });
+    assetRoutes(pages, ctx);
+    languageRoutes(pages, ctx);
+    loginRoutes(pages, ctx);
+    accountRoutes(pages, ctx);
+    authorizeRoutes(pages, ctx);
+    adminRoutes(pages, ctx);
+  });
   return app;
 }
 

@@ -25,11 +25,12 @@ type Row<T extends keyof Database> = Database[T];
 /** `Storage` on any Kysely dialect. */
 export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
-  readonly #inTransaction: boolean;
+  /** True for the view a transaction's work receives: its writes join that transaction. */
+  protected readonly inTransaction: boolean;
 
   constructor(db: Kysely<Database>, inTransaction = false) {
     this.#db = db;
-    this.#inTransaction = inTransaction;
+    this.inTransaction = inTransaction;
   }
 
   /**
@@ -87,7 +88,7 @@ export class KyselyStorage implements Storage {
   }
 
   async transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T> {
-    if (this.#inTransaction) return work(this);
+    if (this.inTransaction) return work(this);
     return this.#db.transaction().execute((trx: Transaction<Database>) => work(new KyselyStorage(trx, true)));
   }
 
@@ -438,7 +439,7 @@ export class KyselyStorage implements Storage {
   }
 }
 
-function clientToRow(client: ClientRecord): Row<'clients'> {
+export function clientToRow(client: ClientRecord): Row<'clients'> {
   return {
     id: client.id,
     secret_hash: client.secretHash,
@@ -455,7 +456,7 @@ function clientToRow(client: ClientRecord): Row<'clients'> {
   };
 }
 
-function clientFromRow(row: Row<'clients'>): ClientRecord {
+export function clientFromRow(row: Row<'clients'>): ClientRecord {
   return {
     id: row.id,
     secretHash: row.secret_hash,
@@ -511,7 +512,7 @@ function grantFromRow(row: Row<'grants'>): GrantRecord {
   };
 }
 
-function codeToRow(code: AuthorizationCodeRecord): Row<'authorization_codes'> {
+export function codeToRow(code: AuthorizationCodeRecord): Row<'authorization_codes'> {
   return {
     hash: code.hash,
     family_id: code.familyId,
@@ -529,7 +530,7 @@ function codeToRow(code: AuthorizationCodeRecord): Row<'authorization_codes'> {
   };
 }
 
-function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeRecord {
+export function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeRecord {
   return {
     hash: row.hash,
     familyId: row.family_id,
@@ -547,7 +548,7 @@ function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeRecord {
   };
 }
 
-function accessTokenToRow(token: AccessTokenRecord): Row<'access_tokens'> {
+export function accessTokenToRow(token: AccessTokenRecord): Row<'access_tokens'> {
   return {
     hash: token.hash,
     family_id: token.familyId,
@@ -561,7 +562,7 @@ function accessTokenToRow(token: AccessTokenRecord): Row<'access_tokens'> {
   };
 }
 
-function accessTokenFromRow(row: Row<'access_tokens'>): AccessTokenRecord {
+export function accessTokenFromRow(row: Row<'access_tokens'>): AccessTokenRecord {
   return {
     hash: row.hash,
     familyId: row.family_id,
@@ -575,7 +576,7 @@ function accessTokenFromRow(row: Row<'access_tokens'>): AccessTokenRecord {
   };
 }
 
-function refreshTokenToRow(token: RefreshTokenRecord): Row<'refresh_tokens'> {
+export function refreshTokenToRow(token: RefreshTokenRecord): Row<'refresh_tokens'> {
   return {
     hash: token.hash,
     family_id: token.familyId,
@@ -591,7 +592,7 @@ function refreshTokenToRow(token: RefreshTokenRecord): Row<'refresh_tokens'> {
   };
 }
 
-function refreshTokenFromRow(row: Row<'refresh_tokens'>): RefreshTokenRecord {
+export function refreshTokenFromRow(row: Row<'refresh_tokens'>): RefreshTokenRecord {
   return {
     hash: row.hash,
     familyId: row.family_id,

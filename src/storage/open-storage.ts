@@ -1,7 +1,8 @@
-import { Kysely, type Dialect } from 'kysely';
+import { Kysely } from 'kysely';
 import { createPostgresDialect, isPostgresUrl } from './dialects/postgres.ts';
-import { createSqliteDialect, sqlitePathFromUrl } from './dialects/sqlite.ts';
+import { openSqlite, sqlitePathFromUrl } from './dialects/sqlite.ts';
 import { KyselyStorage } from './kysely-storage.ts';
+import { SqliteStorage } from './sqlite-storage.ts';
 import type { Database } from './schema.ts';
 
 export interface OpenStorageOptions {
@@ -20,10 +21,15 @@ async function refuseOutdatedSchema(storage: KyselyStorage): Promise<void> {
   }
 }
 
-function dialectFor(databaseUrl: string): Dialect {
-  if (databaseUrl.startsWith('sqlite:')) return createSqliteDialect(sqlitePathFromUrl(databaseUrl));
+/** SQLite gets its own `Storage` (group commit, prepared hot statements); PostgreSQL the plain one. */
+function storageFor(databaseUrl: string): KyselyStorage {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const { dialect, database } = openSqlite(sqlitePathFromUrl(databaseUrl));
+    return new SqliteStorage(new Kysely<Database>({ dialect }), database);
+  }
   if (isPostgresUrl(databaseUrl)) {
-    return createPostgresDialect(databaseUrl, { maxConnections: 10, connectionTimeoutMs: 3000, statementTimeoutMs: 5000 }).dialect;
+    const { dialect } = createPostgresDialect(databaseUrl, { maxConnections: 10, connectionTimeoutMs: 3000, statementTimeoutMs: 5000 });
+    return new KyselyStorage(new Kysely<Database>({ dialect }));
   }
   throw new Error(`unsupported database URL "${databaseUrl}": use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE`);
 }
@@ -46,8 +52,7 @@ async function migrate(databaseUrl: string, storage: KyselyStorage): Promise<voi
 
 /** Opens the database a URL names (`sqlite:PATH` or `postgres://…`) and brings its schema up to date. */
 export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<KyselyStorage> {
-  const db = new Kysely<Database>({ dialect: dialectFor(databaseUrl) });
-  const storage = new KyselyStorage(db);
+  const storage = storageFor(databaseUrl);
   try {
     if (options.migrate !== false) await migrate(databaseUrl, storage);
     else await refuseOutdatedSchema(storage);

@@ -1,0 +1,166 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { GroupCommit } from './group-commit.ts';
+import {
+  KyselyStorage,
+  accessTokenFromRow,
+  accessTokenToRow,
+  clientFromRow,
+  codeFromRow,
+  codeToRow,
+  refreshTokenFromRow,
+  refreshTokenToRow,
+} from './kysely-storage.ts';
+import type { AccessTokensTable, AuthorizationCodesTable, ClientsTable, Database, RefreshTokensTable } from './schema.ts';
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  ConsumeResult,
+  RefreshTokenRecord,
+  Storage,
+} from './storage.ts';
+
+/**
+ * The statements of the token endpoint and introspection, prepared once. Through Kysely each call
+ * would build and compile its query again, which costs more than SQLite's own work for these
+ * one-row statements (bench/hotspots.ts measures both).
+ */
+class HotStatements {
+  readonly #database: BetterSqlite3.Database;
+  readonly #inserts = new Map<string, BetterSqlite3.Statement>();
+  readonly findClient: BetterSqlite3.Statement<[string], ClientsTable>;
+  readonly findAccessToken: BetterSqlite3.Statement<[string], AccessTokensTable>;
+  readonly findRefreshToken: BetterSqlite3.Statement<[string], RefreshTokensTable>;
+  readonly rotateRefreshToken: BetterSqlite3.Statement<[number, string], RefreshTokensTable>;
+  readonly consumeCode: BetterSqlite3.Statement<[number, string], AuthorizationCodesTable>;
+  readonly findCode: BetterSqlite3.Statement<[string], AuthorizationCodesTable>;
+
+  constructor(database: BetterSqlite3.Database) {
+    this.#database = database;
+    this.findClient = database.prepare('select * from clients where id = ?');
+    this.findAccessToken = database.prepare('select * from access_tokens where hash = ?');
+    this.findRefreshToken = database.prepare('select * from refresh_tokens where hash = ?');
+    this.rotateRefreshToken = database.prepare('update refresh_tokens set rotated_at = ? where hash = ? and rotated_at is null returning *');
+    this.consumeCode = database.prepare('update authorization_codes set consumed_at = ? where hash = ? and consumed_at is null returning *');
+    this.findCode = database.prepare('select * from authorization_codes where hash = ?');
+  }
+
+  /** Inserts a row as the record mappers of kysely-storage.ts shape it (one statement per table). */
+  insert(table: 'access_tokens' | 'refresh_tokens' | 'authorization_codes', row: object): void {
+    let statement = this.#inserts.get(table);
+    if (statement === undefined) {
+      const columns = Object.keys(row);
+      statement = this.#database.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`);
+      this.#inserts.set(table, statement);
+    }
+    statement.run(row);
+  }
+}
+
+/** Storage methods that only read; every other method writes (see `SqliteStorage`). */
+const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
+
+/**
+ * `Storage` on the embedded SQLite database: `KyselyStorage` with two differences, both for the
+ * token endpoint's speed and neither visible through the interface.
+ * - Transactions are group-committed (`GroupCommit`): concurrent requests share one commit, and
+ *   each still returns only after its own writes are on disk.
+ * - The statements of the token endpoint run as prepared statements, without Kysely's query building.
+ *
+ * Every write made outside a transaction runs as a transaction of its own, so it too returns only
+ * once committed. Otherwise it would join a batch that commits later, and a failed commit would
+ * lose a write the caller had already been told succeeded.
+ */
+export class SqliteStorage extends KyselyStorage {
+  readonly #group: GroupCommit;
+  readonly #statements: { database: BetterSqlite3.Database; prepared?: HotStatements };
+  readonly #transactionView: SqliteStorage;
+
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database, shared?: SqliteStorage) {
+    super(db, shared !== undefined);
+    this.#group = shared === undefined ? new GroupCommit(database) : shared.#group;
+    this.#statements = shared === undefined ? { database } : shared.#statements;
+    this.#transactionView = shared === undefined ? new SqliteStorage(db, database, this) : this;
+  }
+
+  /** Prepared on first use: the tables exist only once migrations have run. */
+  get #sql(): HotStatements {
+    this.#statements.prepared ??= new HotStatements(this.#statements.database);
+    return this.#statements.prepared;
+  }
+
+  /** Largest number of transactions one commit has carried so far. */
+  get largestGroupCommit(): number {
+    return this.#group.largestBatch;
+  }
+
+  override async transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work(this);
+    const view = this.#transactionView;
+    return this.#group.run(() => work(view));
+  }
+
+  override async close(): Promise<void> {
+    await this.#group.flush();
+    await super.close();
+  }
+
+  override async findClient(id: string): Promise<ClientRecord | undefined> {
+    const row = this.#sql.findClient.get(id);
+    return row && clientFromRow(row);
+  }
+
+  override async insertAccessToken(token: AccessTokenRecord): Promise<void> {
+    this.#sql.insert('access_tokens', accessTokenToRow(token));
+  }
+
+  override async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.#sql.findAccessToken.get(hash);
+    return row && accessTokenFromRow(row);
+  }
+
+  override async insertRefreshToken(token: RefreshTokenRecord): Promise<void> {
+    this.#sql.insert('refresh_tokens', refreshTokenToRow(token));
+  }
+
+  override async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = this.#sql.findRefreshToken.get(hash);
+    return row && refreshTokenFromRow(row);
+  }
+
+  override async rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>> {
+    const rotated = this.#sql.rotateRefreshToken.get(now, hash);
+    if (rotated !== undefined) return { outcome: 'consumed', record: refreshTokenFromRow(rotated) };
+    const existing = this.#sql.findRefreshToken.get(hash);
+    return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: refreshTokenFromRow(existing) };
+  }
+
+  override async insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    this.#sql.insert('authorization_codes', codeToRow(code));
+  }
+
+  override async consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+    const consumed = this.#sql.consumeCode.get(now, hash);
+    if (consumed !== undefined) return { outcome: 'consumed', record: codeFromRow(consumed) };
+    const existing = this.#sql.findCode.get(hash);
+    return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: codeFromRow(existing) };
+  }
+}
+
+// Every writing method, inherited or overridden, runs in a (group-committed) transaction of its
+// own when called outside one. Reads run at once. A method added to `KyselyStorage` later is
+// treated as a write unless its name says it reads, the safe default.
+for (const name of Object.getOwnPropertyNames(KyselyStorage.prototype)) {
+  if (name === 'constructor' || name === 'transaction' || name === 'close' || name === 'migrate' || readOnly.test(name)) continue;
+  const method = (SqliteStorage.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+  if (typeof method !== 'function') continue;
+  Object.defineProperty(SqliteStorage.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: function writeThroughGroupCommit(this: SqliteStorage & { inTransaction: boolean }, ...args: unknown[]) {
+      if (this.inTransaction) return method.apply(this, args);
+      return this.transaction((tx) => method.apply(tx, args));
+    },
+  });
+}
