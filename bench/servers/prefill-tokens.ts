@@ -5,7 +5,8 @@
  * server's memory.
  */
 import Database from 'better-sqlite3';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
 import { announce } from './protocol.ts';
 
 const [path, clientId, countText] = process.argv.slice(2);
@@ -17,8 +18,9 @@ if (process.send === undefined) announce(done);
 else process.send(done, () => process.disconnect());
 
 /**
- * Live access tokens of the client, as Gatehouse itself stores them (SHA-256 of 256 random
- * bits), in one transaction with better-sqlite3: the "cost growth" workload's database.
+ * Live access tokens of the client, as Gatehouse itself stores them (`hashSecret` of a token of
+ * `generateToken`'s shape: a time prefix and 256 random bits), issued over the past day, in one
+ * transaction with better-sqlite3: the "cost growth" workload's database.
  */
 async function insertLiveTokens(path: string, clientId: string, count: number): Promise<number> {
   const database = new Database(path);
@@ -37,10 +39,14 @@ async function insertLiveTokens(path: string, clientId: string, count: number): 
   const insertBatch = (size: number) => {
     const random = randomBytes(size * 48);
     for (let i = 0; i < size; i++) {
-      const hash = createHash('sha256').update(random.subarray(i * 48, i * 48 + 32)).digest('base64url');
-      insert.run(hash, random.subarray(i * 48 + 32, i * 48 + 48).toString('hex'), clientId, scopes, expiresAt, now);
+      const prefix = issuedAt().toString(16).padStart(11, '0');
+      const hash = hashSecret(prefix + random.subarray(i * 48, i * 48 + 32).toString('base64url'));
+      insert.run(hash, prefix + random.subarray(i * 48 + 32, i * 48 + 48).toString('hex'), clientId, scopes, expiresAt, now);
     }
   };
+  // Spread over the past day, in order, as a server issuing them one after another would.
+  let issued = 0;
+  const issuedAt = () => now - 86_400_000 + Math.floor((issued++ * 86_400_000) / count);
   // One transaction for all rows, opened by hand so that the event loop can deliver progress
   // messages between batches.
   const started = performance.now();

@@ -282,7 +282,7 @@ function callUserinfo(setup: Setup, accessToken: string): Promise<Response> {
   return fetch(`${setup.issuer}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } });
 }
 
-const opaqueToken = /^[A-Za-z0-9_-]{43}$/;
+const opaqueToken = /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/;
 
 function isCallback(setup: Setup) {
   return (url: URL) => `${url.origin}${url.pathname}` === setup.callback.uri;

@@ -157,7 +157,7 @@ describe('the pages in a real browser', { concurrency: true }, () => {
       page.getByRole('button', { name: '허용' }).click(),
     ]);
     assert.equal(setup.received.length, 1);
-    assert.match(setup.received[0]!.get('code') ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.match(setup.received[0]!.get('code') ?? '', /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(foreign, [], 'the pages load nothing from other origins');
   });
 

@@ -35,7 +35,7 @@ import {
 const calendarApi = 'https://api.example/calendar';
 const contactsApi = 'https://api.example/contacts';
 const mailApi = 'https://api.example/mail';
-const opaqueToken = /^[A-Za-z0-9_-]{43}$/;
+const opaqueToken = /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/;
 const oidcScopes = ['openid', 'profile', 'email', 'calendar.read', 'offline_access'];
 
 interface SetUpOptions {
@@ -237,7 +237,7 @@ test('a resource configured for JWT gets a JWT access token with that resource a
   assert.equal((await introspection(server, client, opaque.access_token)).aud, contactsApi);
 });
 
-test('access tokens are opaque by default: 43 characters, not a JWT', async (t) => {
+test('access tokens are opaque by default: a time prefix and 256 random bits, not a JWT', async (t) => {
   const { server, client, tokens } = await setUp(t);
   const issued = await tokens();
   assert.match(issued.access_token, opaqueToken);

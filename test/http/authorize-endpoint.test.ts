@@ -662,7 +662,7 @@ describe('login', () => {
     const response = await post(server, '/login', { _csrf: formFields(page.body).get('_csrf')!, return_to: '/', username: 'alice', password }, jar);
     assert.equal(response.statusCode, 303);
     const cookie = setCookie(response, 'gatehouse_session')!;
-    assert.match(cookie, /^gatehouse_session=[A-Za-z0-9_-]{43};/);
+    assert.match(cookie, /^gatehouse_session=[0-9a-f]{11}[A-Za-z0-9_-]{43};/);
     assert.match(cookie, /; HttpOnly(;|$)/i);
     assert.match(cookie, /; SameSite=Lax(;|$)/i);
     assert.match(cookie, /; Path=\/(;|$)/i);
@@ -741,7 +741,7 @@ describe('consent', () => {
     const page = await consentPageFor(server, jar, client, { scope: 'profile', state: 's-42' });
     const response = await decide(server, jar, page, 'allow');
     const code = codeFrom(response, 303, 's-42');
-    assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(code, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     assert.equal(response.headers['cache-control'], 'no-store');
   });
 
@@ -993,14 +993,14 @@ describe('HTML escaping of everything user-supplied', () => {
 });
 
 describe('the authorization code', () => {
-  test('is 43 characters of base64url, unique, and stored only as its SHA-256 hash with its bindings', async (t) => {
+  test('is an 11-digit time prefix and 256 random bits (43 characters of base64url), unique, and stored only as its SHA-256 hash with its bindings', async (t) => {
     const server = await setup(t);
     const client = await createTestClient(server);
     const user = await createTestUser(server);
     const jar = await logIn(server);
     const code = await issueCode(server, jar, client, { scope: 'profile calendar.read' });
     const second = await issueCode(server, jar, client, { scope: 'profile calendar.read' });
-    assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(code, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     assert.notEqual(code, second);
 
     const db = new Database(server.config.databaseUrl.slice('sqlite:'.length), { readonly: true, fileMustExist: true });

@@ -26,7 +26,7 @@ test('the seed story: log in, consent, code, token, API call, refresh, API call'
   assert.equal(location.searchParams.get('state'), 's-1');
   assert.equal(location.searchParams.get('iss'), issuer);
   const code = location.searchParams.get('code')!;
-  assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(code, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
 
   const tokenResponse = await redeemCode(server, client, code);
   assert.equal(tokenResponse.statusCode, 200, tokenResponse.body);
@@ -35,8 +35,8 @@ test('the seed story: log in, consent, code, token, API call, refresh, API call'
   assert.equal(tokens.token_type, 'Bearer');
   assert.equal(tokens.expires_in, 3600);
   assert.equal(tokens.scope, 'profile email');
-  assert.match(tokens.access_token, /^[A-Za-z0-9_-]{43}$/);
-  assert.match(tokens.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(tokens.access_token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
+  assert.match(tokens.refresh_token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
 
   const profile = await callUserinfo(server, tokens.access_token);
   assert.equal(profile.statusCode, 200);

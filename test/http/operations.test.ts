@@ -730,7 +730,7 @@ test('graceful shutdown: an in-flight request completes, new connections are ref
   const tokens = JSON.parse(json!);
   assert.equal(tokens.token_type, 'Bearer');
   assert.equal(tokens.scope, 'calendar.read');
-  assert.match(tokens.access_token, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(tokens.access_token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
 
   const started = performance.now();
   await stopping;

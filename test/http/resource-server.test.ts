@@ -312,7 +312,7 @@ describe('the resource-server helper', { concurrency: 6 }, () => {
     const setup = await setUp(t);
     const api = await buildApi(t, notesOptions(setup));
     const token = await setup.token(notesApi);
-    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     const verified = assertAccepted(await api.app.inject({ url: '/events', headers: bearer(token) }));
     assert.equal(verified.verifiedBy, 'introspection');
     assert.equal(verified.subject, setup.client.clientId);

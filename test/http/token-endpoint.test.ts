@@ -376,8 +376,8 @@ test('a token response has exactly the RFC 6749 §5.1 fields and is never cached
   assert.equal(tokens.token_type, 'Bearer');
   assert.equal(tokens.expires_in, 3600);
   assert.deepEqual(sortedScope(tokens.scope), ['email', 'profile']);
-  assert.match(tokens.access_token, /^[A-Za-z0-9_-]{43}$/);
-  assert.match(tokens.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(tokens.access_token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
+  assert.match(tokens.refresh_token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
   assert.notEqual(tokens.access_token, tokens.refresh_token);
   assert.match(response.headers['content-type'] as string, /^application\/json/);
   assert.equal(response.headers['cache-control'], 'no-store');

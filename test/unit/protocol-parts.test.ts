@@ -13,6 +13,8 @@ import {
 import { matchRedirectUri, validateRedirectUriForRegistration } from '../../src/server/clients/redirect-uri.ts';
 import { ConfigError, loadConfig } from '../../src/server/config/load.ts';
 import { optionalParam, parseFormEncoded, queryParams, requiredParam } from '../../src/server/http/params.ts';
+import { generateSecret, generateToken, hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
+import { createHash } from 'node:crypto';
 import { OAuthError, type OAuthErrorCode } from '../../src/shared/oauth-error.ts';
 import { parseScope } from '../../src/shared/scope.ts';
 import type { ClientRecord, ClientType } from '../../src/storage/storage.ts';
@@ -622,4 +624,42 @@ describe('password hashing (argon2id)', () => {
       assert.equal(await verifyPassword('password', hash), false);
     });
   }
+});
+
+describe('opaque secrets and tokens', () => {
+  const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+  test('a token is a time prefix (milliseconds, hex) and 256 random bits; its stored form keeps the prefix before the SHA-256 of the whole token', () => {
+    const before = Date.now();
+    const token = generateToken();
+    assert.match(token, /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
+    const issuedAt = parseInt(token.slice(0, 11), 16);
+    assert.ok(issuedAt >= before && issuedAt <= Date.now(), 'the prefix is the time of issue');
+    assert.equal(hashSecret(token), token.slice(0, 11) + sha256(token));
+    assert.ok(!hashSecret(token).includes(token.slice(11)), 'the random part is not stored');
+  });
+
+  test('tokens issued later sort after earlier ones in their stored form, so new rows append to the index', async () => {
+    const first = hashSecret(generateToken());
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const second = hashSecret(generateToken());
+    assert.ok(first < second, `${first} < ${second}`);
+  });
+
+  test('a client secret (or a token of the old format) is stored as the plain SHA-256, and compared in constant time against it', () => {
+    const secret = generateSecret();
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(hashSecret(secret), sha256(secret));
+    assert.ok(secretMatchesHash(secret, hashSecret(secret)));
+    assert.ok(!secretMatchesHash(`${secret}x`, hashSecret(secret)));
+    // Something shaped like a token but with a forged prefix is keyed by that prefix: it finds nothing unless its hash matches.
+    const token = generateToken();
+    assert.notEqual(hashSecret(`00000000000${token.slice(11)}`), hashSecret(token));
+  });
+
+  test('secrets do not repeat (the random pool hands out every byte once)', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) seen.add(generateSecret()).add(generateToken().slice(11));
+    assert.equal(seen.size, 2000);
+  });
 });

@@ -1,6 +1,6 @@
 import { secondsFromNow } from '../../shared/clock.ts';
 import type { ServerContext } from '../context.ts';
-import { generateIdentifier, generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier, generateToken, hashSecret } from '../secrets/opaque-secret.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
 
 /**
@@ -13,11 +13,11 @@ export async function issueAuthorizationCode(
   authTime: number,
   ctx: ServerContext,
 ): Promise<string> {
-  const code = generateSecret();
+  const code = generateToken();
   const now = ctx.clock.now();
   await ctx.storage.insertAuthorizationCode({
     hash: hashSecret(code),
-    familyId: generateIdentifier(),
+    familyId: generateTimeOrderedIdentifier(),
     clientId: request.client.id,
     accountId,
     redirectUri: request.redirectUri,

@@ -1,7 +1,7 @@
 import { secondsFromNow } from '../../shared/clock.ts';
 import type { AccountRecord, SessionRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
 
 export interface ActiveSession {
   session: SessionRecord;
@@ -10,7 +10,7 @@ export interface ActiveSession {
 
 /** Starts a browser session; the returned value goes into the cookie, only its hash is stored. */
 export async function startSession(account: AccountRecord, ctx: ServerContext): Promise<{ cookieValue: string; expiresAt: number }> {
-  const cookieValue = generateSecret();
+  const cookieValue = generateToken();
   const now = ctx.clock.now();
   const expiresAt = secondsFromNow(ctx.clock, ctx.config.sessionTtlSeconds);
   await ctx.storage.insertSession({ idHash: hashSecret(cookieValue), accountId: account.id, authTime: now, expiresAt, createdAt: now });

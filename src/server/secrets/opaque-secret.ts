@@ -1,4 +1,22 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Random bytes drawn from the CSPRNG 4 KiB at a time: one call per 128 tokens instead of one per
+ * token (each call into OpenSSL costs more than the bytes). Every byte is handed out once.
+ */
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function randomChunk(bytes: number): Buffer {
+  if (bytes > pool.length) return randomFillSync(Buffer.alloc(bytes));
+  if (poolOffset + bytes > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const chunk = pool.subarray(poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return chunk;
+}
 
 /**
  * Codes, tokens, client secrets and session ids are 256-bit random values (RFC 6749 §10.10,
@@ -7,7 +25,26 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * and keeps the token endpoint fast.
  */
 export function generateSecret(): string {
-  return randomBytes(32).toString('base64url');
+  return randomChunk(32).toString('base64url');
+}
+
+/** Digits of the time prefix: milliseconds since 1970 in hex, 11 digits until the year 2527. */
+const timePrefixLength = 11;
+const timeOrderedToken = /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/;
+
+function timePrefix(): string {
+  return Date.now().toString(16).padStart(timePrefixLength, '0');
+}
+
+/**
+ * A code, access or refresh token, or session id: a time prefix (not secret: when it was made)
+ * followed by 256 random bits. `hashSecret` keeps the prefix in front of the hash, so the rows of
+ * new tokens go to the end of their table's primary-key index instead of to a random page. Under
+ * load one commit then writes a few index pages instead of one per token (measured in
+ * bench/README.md). The prefix is wall-clock time because it only orders rows and means nothing.
+ */
+export function generateToken(): string {
+  return timePrefix() + generateSecret();
 }
 
 /**
@@ -16,11 +53,21 @@ export function generateSecret(): string {
  * URL, log or shell unquoted.
  */
 export function generateIdentifier(bytes = 16): string {
-  return randomBytes(bytes).toString('hex');
+  return randomChunk(bytes).toString('hex');
 }
 
+/** An identifier of 128 random bits after a time prefix, for rows indexed by it (token families). */
+export function generateTimeOrderedIdentifier(): string {
+  return timePrefix() + generateIdentifier();
+}
+
+/**
+ * What a secret is stored and looked up as: SHA-256, base64url; after the time prefix of a token
+ * made by `generateToken` (which only a holder of the whole token can reproduce with the hash).
+ */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+  const digest = createHash('sha256').update(secret, 'utf8').digest('base64url');
+  return timeOrderedToken.test(secret) ? secret.slice(0, timePrefixLength) + digest : digest;
 }
 
 /** Compares a presented secret with a stored hash without leaking where they differ. */

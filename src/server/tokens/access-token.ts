@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateSecret } from '../secrets/opaque-secret.ts';
+import { generateToken } from '../secrets/opaque-secret.ts';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -22,7 +22,7 @@ export interface AccessTokenInput {
  * introspected and revoked.
  */
 export async function mintAccessToken(input: AccessTokenInput, storage: Storage, ctx: ServerContext): Promise<string> {
-  if (!wantsJwt(input, ctx)) return generateSecret();
+  if (!wantsJwt(input, ctx)) return generateToken();
   const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
   return new SignJWT({

@@ -2,7 +2,7 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateIdentifier } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier } from '../secrets/opaque-secret.ts';
 import { issueTokens, type TokenResponse } from './issue-tokens.ts';
 import { narrowResources } from '../resources/resource-indicators.ts';
 
@@ -34,7 +34,7 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
   const audience = narrowResources(input.resources, client.resources, null);
   return ctx.storage.transaction((tx) =>
     issueTokens(
-      { client, accountId: null, familyId: generateIdentifier(), scopes, grantedScopes: scopes, audience, grantedResources: audience, authTime: null, nonce: null },
+      { client, accountId: null, familyId: generateTimeOrderedIdentifier(), scopes, grantedScopes: scopes, audience, grantedResources: audience, authTime: null, nonce: null },
       tx,
       ctx,
     ),

@@ -4,7 +4,7 @@ import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signIdToken } from '../oidc/id-token.ts';
-import { generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
 import { mintAccessToken } from './access-token.ts';
 
 /** The successful token response of RFC 6749 §5.1 (and OpenID Connect Core §3.1.3.3). */
@@ -71,7 +71,7 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
 
   const openId = grant.grantedScopes.includes('openid');
   if (!openId || grant.grantedScopes.includes('offline_access')) {
-    const refreshToken = generateSecret();
+    const refreshToken = generateToken();
     await storage.insertRefreshToken({
       hash: hashSecret(refreshToken),
       familyId: grant.familyId,
