@@ -396,16 +396,20 @@ export class KyselyStorage implements Storage {
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     const rows = await this.#db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute();
-    return rows.map((row) => ({
-      kid: row.kid,
-      alg: row.alg as SigningAlgorithm,
-      publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
-      privateJwkEncrypted: row.private_jwk_encrypted,
-      state: row.state as SigningKeyRecord['state'],
-      createdAt: Number(row.created_at),
-      retiredAt: nullableNumber(row.retired_at),
-      publishUntil: nullableNumber(row.publish_until),
-    }));
+    return rows.map(signingKeyFromRow);
+  }
+
+  async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('alg', '=', alg)
+      .where('state', '=', 'active')
+      .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && signingKeyFromRow(row);
   }
 
   async retireSigningKey(kid: string, now: number, publishUntil: number): Promise<void> {
@@ -437,6 +441,19 @@ export class KyselyStorage implements Storage {
     const keys = await this.#db.deleteFrom('signing_keys').where('state', '=', 'retired').where('publish_until', '<', now).executeTakeFirst();
     return deleted + Number(keys.numDeletedRows);
   }
+}
+
+export function signingKeyFromRow(row: Row<'signing_keys'>): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg as SigningAlgorithm,
+    publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
+    privateJwkEncrypted: row.private_jwk_encrypted,
+    state: row.state as SigningKeyRecord['state'],
+    createdAt: Number(row.created_at),
+    retiredAt: nullableNumber(row.retired_at),
+    publishUntil: nullableNumber(row.publish_until),
+  };
 }
 
 export function clientToRow(client: ClientRecord): Row<'clients'> {

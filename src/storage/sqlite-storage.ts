@@ -10,14 +10,17 @@ import {
   codeToRow,
   refreshTokenFromRow,
   refreshTokenToRow,
+  signingKeyFromRow,
 } from './kysely-storage.ts';
-import type { AccessTokensTable, AuthorizationCodesTable, ClientsTable, Database, RefreshTokensTable } from './schema.ts';
+import type { AccessTokensTable, AuthorizationCodesTable, ClientsTable, Database, RefreshTokensTable, SigningKeysTable } from './schema.ts';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
   ConsumeResult,
   RefreshTokenRecord,
+  SigningAlgorithm,
+  SigningKeyRecord,
   Storage,
 } from './storage.ts';
 
@@ -35,6 +38,7 @@ class HotStatements {
   readonly rotateRefreshToken: BetterSqlite3.Statement<[number, string], RefreshTokensTable>;
   readonly consumeCode: BetterSqlite3.Statement<[number, string], AuthorizationCodesTable>;
   readonly findCode: BetterSqlite3.Statement<[string], AuthorizationCodesTable>;
+  readonly findActiveSigningKey: BetterSqlite3.Statement<[string], SigningKeysTable>;
 
   constructor(database: BetterSqlite3.Database) {
     this.#database = database;
@@ -44,6 +48,9 @@ class HotStatements {
     this.rotateRefreshToken = database.prepare('update refresh_tokens set rotated_at = ? where hash = ? and rotated_at is null returning *');
     this.consumeCode = database.prepare('update authorization_codes set consumed_at = ? where hash = ? and consumed_at is null returning *');
     this.findCode = database.prepare('select * from authorization_codes where hash = ?');
+    this.findActiveSigningKey = database.prepare(
+      "select * from signing_keys where alg = ? and state = 'active' order by created_at desc, kid desc limit 1",
+    );
   }
 
   /** Inserts a row as the record mappers of kysely-storage.ts shape it (one statement per table). */
@@ -134,6 +141,11 @@ export class SqliteStorage extends KyselyStorage {
     if (rotated !== undefined) return { outcome: 'consumed', record: refreshTokenFromRow(rotated) };
     const existing = this.#sql.findRefreshToken.get(hash);
     return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: refreshTokenFromRow(existing) };
+  }
+
+  override async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
+    const row = this.#sql.findActiveSigningKey.get(alg);
+    return row && signingKeyFromRow(row);
   }
 
   override async insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   GrantRecord,
   RefreshTokenRecord,
   SessionRecord,
+  SigningAlgorithm,
   SigningKeyRecord,
   AuditEventRecord,
 } from './records.ts';
@@ -88,6 +89,8 @@ export interface Storage {
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
   /** Every stored key, active and retired, oldest first. */
   listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** The newest active key of an algorithm: the one new tokens are signed with. */
+  findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined>;
   /** Moves an active key to `retired`, to stay published until `publishUntil`. */
   retireSigningKey(kid: string, now: number, publishUntil: number): Promise<void>;
 

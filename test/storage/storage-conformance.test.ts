@@ -221,16 +221,23 @@ for (const dialect of dialects) {
         retiredAt: null,
         publishUntil: null,
       });
+      assert.equal(await storage.findActiveSigningKey('ES256'), undefined);
       await storage.insertSigningKey(key('k-new', t0 + 1));
       await storage.insertSigningKey(key('k-old', t0));
       assert.deepEqual((await storage.listSigningKeys()).map((k) => k.kid), ['k-old', 'k-new']);
+      assert.deepEqual(await storage.findActiveSigningKey('ES256'), key('k-new', t0 + 1), 'the newest active key');
+      assert.equal(await storage.findActiveSigningKey('RS256'), undefined, 'only keys of the algorithm asked for');
+      await storage.retireSigningKey('k-new', t0 + 5, t0 + 100);
+      assert.equal((await storage.findActiveSigningKey('ES256'))?.kid, 'k-old', 'a retired key is never the active one');
+      await storage.insertSigningKey(key('k-newest', t0 + 2));
       await storage.retireSigningKey('k-old', t0 + 10, t0 + 100);
       const [old] = await storage.listSigningKeys();
       assert.deepEqual(old, { ...key('k-old', t0), state: 'retired', retiredAt: t0 + 10, publishUntil: t0 + 100 });
       await storage.deleteExpired(t0 + 50, 10);
-      assert.equal((await storage.listSigningKeys()).length, 2);
+      assert.equal((await storage.listSigningKeys()).length, 3);
       await storage.deleteExpired(t0 + 101, 10);
-      assert.deepEqual((await storage.listSigningKeys()).map((k) => k.kid), ['k-new']);
+      assert.deepEqual((await storage.listSigningKeys()).map((k) => k.kid), ['k-newest']);
+      assert.equal((await storage.findActiveSigningKey('ES256'))?.kid, 'k-newest');
     });
 
     test('consent is saved and replaced per account and client', async (t) => {

@@ -1,4 +1,5 @@
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Clock } from '../../shared/clock.ts';
 import type { SigningAlgorithm, SigningKeyRecord, Storage } from '../../storage/storage.ts';
 import { generateIdentifier } from '../secrets/opaque-secret.ts';
@@ -9,7 +10,8 @@ export const signingAlgorithms: readonly SigningAlgorithm[] = ['RS256', 'ES256']
 export interface ActiveSigningKey {
   kid: string;
   alg: SigningAlgorithm;
-  privateKey: CryptoKey;
+  /** A Node key object, for the synchronous signing of jws.ts (jose accepts it too). */
+  privateKey: KeyObject;
 }
 
 /**
@@ -23,7 +25,7 @@ export class SigningKeys {
   readonly #loadEncryption: () => KeyEncryption;
   #encryption: KeyEncryption | undefined;
   /** Imported private keys by kid; a kid's key never changes, so this cache is never stale. */
-  readonly #imported = new Map<string, Promise<CryptoKey>>();
+  readonly #imported = new Map<string, KeyObject>();
 
   /** `encryption` may be given lazily, so commands that sign nothing never need the key. */
   constructor(storage: Storage, clock: Clock, encryption: KeyEncryption | (() => KeyEncryption)) {
@@ -51,13 +53,15 @@ export class SigningKeys {
 
   /** The key new tokens of this algorithm are signed with; `storage` as for `ensureActiveKeys`. */
   async activeKey(alg: SigningAlgorithm, storage: Storage = this.#storage): Promise<ActiveSigningKey> {
-    let record = newestActive(await storage.listSigningKeys(), alg);
+    // Read on every token (one indexed row), never cached: a rotation by another process or
+    // instance takes effect at its next token.
+    let record = await storage.findActiveSigningKey(alg);
     if (record === undefined) {
       await this.ensureActiveKeys(storage);
-      record = newestActive(await storage.listSigningKeys(), alg);
+      record = await storage.findActiveSigningKey(alg);
     }
     if (record === undefined) throw new Error(`no active ${alg} signing key`);
-    return { kid: record.kid, alg, privateKey: await this.#privateKey(record) };
+    return { kid: record.kid, alg, privateKey: this.#privateKey(record) };
   }
 
   /** The JWK Set of RFC 7517: active keys and retired keys still within their publication. */
@@ -109,17 +113,13 @@ export class SigningKeys {
     return record;
   }
 
-  #privateKey(record: SigningKeyRecord): Promise<CryptoKey> {
+  #privateKey(record: SigningKeyRecord): KeyObject {
     let key = this.#imported.get(record.kid);
     if (key === undefined) {
       const jwk = JSON.parse(this.#sealer.decrypt(record.privateJwkEncrypted)) as JWK;
-      key = importJWK(jwk, record.alg) as Promise<CryptoKey>;
+      key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
       this.#imported.set(record.kid, key);
     }
     return key;
   }
-}
-
-function newestActive(keys: SigningKeyRecord[], alg: SigningAlgorithm): SigningKeyRecord | undefined {
-  return keys.filter((key) => key.alg === alg && key.state === 'active').at(-1);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { AccountRecord, ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
+import { signJwt } from '../keys/jws.ts';
 import { claimsForScopes } from './claims.ts';
 
 export interface IdTokenInput {
@@ -20,19 +20,22 @@ export const idTokenSigningAlg = 'RS256';
 export async function signIdToken(input: IdTokenInput, storage: Storage, ctx: ServerContext): Promise<string> {
   const key = await ctx.keys.activeKey(idTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
-  return new SignJWT({
-    ...claimsForScopes(input.account, input.scopes),
-    azp: input.client.id,
-    auth_time: Math.floor(input.authTime / 1000),
-    at_hash: accessTokenHash(input.accessToken),
-    ...(input.nonce === null ? {} : { nonce: input.nonce }),
-  })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .setIssuer(ctx.config.issuer)
-    .setAudience(input.client.id)
-    .setIssuedAt(now)
-    .setExpirationTime(now + ctx.config.idTokenTtlSeconds)
-    .sign(key.privateKey);
+  return signJwt(
+    { alg: key.alg, kid: key.kid, typ: 'JWT' },
+    {
+      iss: ctx.config.issuer,
+      sub: input.account.id,
+      aud: input.client.id,
+      iat: now,
+      exp: now + ctx.config.idTokenTtlSeconds,
+      ...claimsForScopes(input.account, input.scopes),
+      azp: input.client.id,
+      auth_time: Math.floor(input.authTime / 1000),
+      at_hash: accessTokenHash(input.accessToken),
+      ...(input.nonce === null ? {} : { nonce: input.nonce }),
+    },
+    key.privateKey,
+  );
 }
 
 /** Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token (RS256/ES256). */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
+import { signJwt } from '../keys/jws.ts';
 import { generateToken } from '../secrets/opaque-secret.ts';
 
 export interface AccessTokenInput {
@@ -25,20 +25,23 @@ export async function mintAccessToken(input: AccessTokenInput, storage: Storage,
   if (!wantsJwt(input, ctx)) return generateToken();
   const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
-  return new SignJWT({
-    client_id: input.client.id,
-    scope: formatScope(input.scopes),
-    ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
-  })
-    // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-    .setIssuer(ctx.config.issuer)
-    .setSubject(input.accountId ?? input.client.id)
-    .setAudience(accessTokenAudience(input.audience, ctx))
-    .setIssuedAt(now)
-    .setExpirationTime(Math.floor(input.expiresAt / 1000))
-    .setJti(randomUUID())
-    .sign(key.privateKey);
+  // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
+  return signJwt(
+    { alg: key.alg, kid: key.kid, typ: 'at+jwt' },
+    {
+      // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; auth_time when a user signed in.
+      iss: ctx.config.issuer,
+      sub: input.accountId ?? input.client.id,
+      aud: accessTokenAudience(input.audience, ctx),
+      iat: now,
+      exp: Math.floor(input.expiresAt / 1000),
+      jti: randomUUID(),
+      client_id: input.client.id,
+      scope: formatScope(input.scopes),
+      ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
+    },
+    key.privateKey,
+  );
 }
 
 /**

@@ -1,0 +1,25 @@
+import { sign, type KeyObject } from 'node:crypto';
+import type { SigningAlgorithm } from '../../storage/storage.ts';
+
+/**
+ * A JWT in JWS Compact Serialization (RFC 7515 §7.1, RFC 7519 §7.1), signed synchronously with
+ * `node:crypto`: RS256 is RSASSA-PKCS1-v1_5 with SHA-256 and ES256 is ECDSA P-256 with SHA-256,
+ * whose signature is R || S, 32 bytes each (RFC 7518 §3.3, §3.4).
+ *
+ * Gatehouse signs here rather than with jose's `SignJWT`, which signs through WebCrypto and so
+ * asynchronously. Tokens are signed inside the transaction that stores them, and on SQLite an
+ * await there holds the group-commit lock for a thread-pool round trip. Signing is also about
+ * twice as expensive that way (bench/hotspots.ts). Everything that verifies, in Gatehouse and in
+ * its tests, uses jose or openid-client, so every token signed here is checked by an independent
+ * implementation.
+ */
+export function signJwt(header: { alg: SigningAlgorithm; kid: string; typ: string }, payload: object, key: KeyObject): string {
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+  const data = Buffer.from(signingInput, 'ascii');
+  const signature = header.alg === 'ES256' ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) : sign('sha256', data, key);
+  return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+function base64url(json: string): string {
+  return Buffer.from(json, 'utf8').toString('base64url');
+}
