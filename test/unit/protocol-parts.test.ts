@@ -13,7 +13,7 @@ import {
 import { matchRedirectUri, validateRedirectUriForRegistration } from '../../src/server/clients/redirect-uri.ts';
 import { ConfigError, loadConfig } from '../../src/server/config/load.ts';
 import { optionalParam, parseFormEncoded, queryParams, requiredParam } from '../../src/server/http/params.ts';
-import { generateSecret, generateToken, hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
+import { generateSecret, generateTimeOrderedIdentifier, generateToken, hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
 import { createHash } from 'node:crypto';
 import { OAuthError, type OAuthErrorCode } from '../../src/shared/oauth-error.ts';
 import { parseScope } from '../../src/shared/scope.ts';
@@ -655,6 +655,16 @@ describe('opaque secrets and tokens', () => {
     // Something shaped like a token but with a forged prefix is keyed by that prefix: it finds nothing unless its hash matches.
     const token = generateToken();
     assert.notEqual(hashSecret(`00000000000${token.slice(11)}`), hashSecret(token));
+  });
+
+  test('a JWT whose jti is time-ordered is stored under the jti\'s time prefix; any other JWT, or garbage with dots, under its plain hash', () => {
+    const jwt = (payload: object) => `eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2ln`;
+    const ordered = jwt({ jti: generateTimeOrderedIdentifier(), sub: 'x' });
+    const jti = JSON.parse(Buffer.from(ordered.split('.')[1]!, 'base64url').toString()).jti as string;
+    assert.equal(hashSecret(ordered), jti.slice(0, 11) + sha256(ordered));
+    const uuid = jwt({ jti: '3f2a1b4c-1111-4222-8333-444455556666' });
+    assert.equal(hashSecret(uuid), sha256(uuid));
+    for (const other of ['a.b.c', 'a..', '.', 'x.%%%.y', jwt({ jti: 42 }), jwt({}), `x.${'A'.repeat(5000)}.y`]) assert.equal(hashSecret(other), sha256(other), other);
   });
 
   test('secrets do not repeat (the random pool hands out every byte once)', () => {

@@ -64,10 +64,29 @@ export function generateTimeOrderedIdentifier(): string {
 /**
  * What a secret is stored and looked up as: SHA-256, base64url; after the time prefix of a token
  * made by `generateToken` (which only a holder of the whole token can reproduce with the hash).
+ * A JWT access token's prefix is that of its `jti` (a `generateTimeOrderedIdentifier`), for the
+ * same reason: its hash alone would land on a random index page.
  */
 export function hashSecret(secret: string): string {
   const digest = createHash('sha256').update(secret, 'utf8').digest('base64url');
-  return timeOrderedToken.test(secret) ? secret.slice(0, timePrefixLength) + digest : digest;
+  const prefix = timePrefixOf(secret);
+  return prefix === undefined ? digest : prefix + digest;
+}
+
+const timeOrderedJti = /^[0-9a-f]{43}$/;
+
+function timePrefixOf(secret: string): string | undefined {
+  if (timeOrderedToken.test(secret)) return secret.slice(0, timePrefixLength);
+  // JWS compact serialization: header.payload.signature (RFC 7515 §7.1).
+  const payloadStart = secret.indexOf('.') + 1;
+  const payloadEnd = payloadStart === 0 ? -1 : secret.indexOf('.', payloadStart);
+  if (payloadEnd === -1 || payloadEnd - payloadStart > 4096) return undefined;
+  try {
+    const { jti } = JSON.parse(Buffer.from(secret.slice(payloadStart, payloadEnd), 'base64url').toString('utf8')) as { jti?: unknown };
+    return typeof jti === 'string' && timeOrderedJti.test(jti) ? jti.slice(0, timePrefixLength) : undefined;
+  } catch {
+    return undefined; // not a JWT: keyed by its hash alone
+  }
 }
 
 /** Compares a presented secret with a stored hash without leaking where they differ. */

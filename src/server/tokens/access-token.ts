@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signJwt } from '../keys/jws.ts';
-import { generateToken } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier, generateToken } from '../secrets/opaque-secret.ts';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -35,7 +34,8 @@ export async function mintAccessToken(input: AccessTokenInput, storage: Storage,
       aud: accessTokenAudience(input.audience, ctx),
       iat: now,
       exp: Math.floor(input.expiresAt / 1000),
-      jti: randomUUID(),
+      // Time-ordered, so that the token's stored key is too (secrets/opaque-secret.ts, hashSecret).
+      jti: generateTimeOrderedIdentifier(),
       client_id: input.client.id,
       scope: formatScope(input.scopes),
       ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
