@@ -30,10 +30,16 @@ interface Batch {
  * Reads outside any transaction run at once on the same connection and may see writes of a batch
  * that has not committed yet. Such a row is acknowledged to nobody until it commits, and if the
  * commit fails every request that wrote it fails too.
+ *
+ * Reads outside a batch share one read transaction per turn of the event loop (`beginRead`): in
+ * WAL mode every statement outside a transaction opens and closes one of its own, which costs as
+ * much as the lookup. The snapshot lasts until the check phase of the same turn; a write batch
+ * ends it first (it has nothing to commit), so a writer always starts from the newest data.
  */
 export class GroupCommit {
   readonly #database: BetterSqlite3.Database;
   readonly #begin: BetterSqlite3.Statement;
+  readonly #beginRead: BetterSqlite3.Statement;
   readonly #commit: BetterSqlite3.Statement;
   readonly #rollback: BetterSqlite3.Statement;
   readonly #savepoint: BetterSqlite3.Statement;
@@ -42,6 +48,8 @@ export class GroupCommit {
   /** Resolves when the previous holder of the lock lets go. */
   #lockTail: Promise<void> = Promise.resolve();
   #batch: Batch | undefined;
+  /** A read transaction of this event-loop turn is open. */
+  #reading = false;
   /** Largest number of logical transactions one commit carried, for the benchmark's report. */
   #largestBatch = 0;
   #batchSize = 0;
@@ -49,6 +57,7 @@ export class GroupCommit {
   constructor(database: BetterSqlite3.Database) {
     this.#database = database;
     this.#begin = database.prepare('begin immediate');
+    this.#beginRead = database.prepare('begin deferred');
     this.#commit = database.prepare('commit');
     this.#rollback = database.prepare('rollback');
     this.#savepoint = database.prepare('savepoint gatehouse_logical');
@@ -83,8 +92,26 @@ export class GroupCommit {
     return result;
   }
 
+  /**
+   * Called before a read outside any logical transaction: joins the open batch or read
+   * transaction, or opens a read transaction that ends in this turn's check phase.
+   */
+  beginRead(): void {
+    if (this.#database.inTransaction) return;
+    this.#beginRead.run();
+    this.#reading = true;
+    setImmediate(this.#endRead);
+  }
+
+  readonly #endRead = (): void => {
+    if (!this.#reading) return;
+    this.#reading = false;
+    if (this.#database.inTransaction) this.#commit.run();
+  };
+
   /** Commits the open batch, if any, and waits for it (before closing the database). */
   async flush(): Promise<void> {
+    this.#endRead();
     const batch = this.#batch;
     if (batch !== undefined) await this.#commitBatch(batch).catch(() => {});
   }
@@ -107,6 +134,7 @@ export class GroupCommit {
       this.#fail(this.#batch, new Error('SQLite rolled back the group transaction'));
     }
     if (this.#batch === undefined) {
+      this.#endRead();
       this.#begin.run();
       const batch = newBatch();
       this.#batch = batch;

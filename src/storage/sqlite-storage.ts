@@ -108,12 +108,18 @@ export class SqliteStorage extends KyselyStorage {
     return this.#group.run(() => work(view));
   }
 
+  override async migrate(): Promise<void> {
+    await this.#group.flush(); // Kysely's migrator opens transactions of its own
+    await super.migrate();
+  }
+
   override async close(): Promise<void> {
     await this.#group.flush();
     await super.close();
   }
 
   override async findClient(id: string): Promise<ClientRecord | undefined> {
+    this.#group.beginRead();
     const row = this.#sql.findClient.get(id);
     return row && clientFromRow(row);
   }
@@ -123,6 +129,7 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
+    this.#group.beginRead();
     const row = this.#sql.findAccessToken.get(hash);
     return row && accessTokenFromRow(row);
   }
@@ -132,6 +139,7 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    this.#group.beginRead();
     const row = this.#sql.findRefreshToken.get(hash);
     return row && refreshTokenFromRow(row);
   }
@@ -144,6 +152,7 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
+    this.#group.beginRead();
     const row = this.#sql.findActiveSigningKey.get(alg);
     return row && signingKeyFromRow(row);
   }
