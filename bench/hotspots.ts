@@ -21,7 +21,8 @@ import { defaultConfig } from '../src/server/config/defaults.ts';
 import { finishConfig } from '../src/server/config/load.ts';
 import { createServerContext } from '../src/server/context.ts';
 import { KeyEncryption } from '../src/server/keys/key-encryption.ts';
-import { generateSecret, hashSecret } from '../src/server/secrets/opaque-secret.ts';
+import { generateSecret, generateTimeOrderedIdentifier, generateToken, hashSecret } from '../src/server/secrets/opaque-secret.ts';
+import { signJwt } from '../src/server/keys/jws.ts';
 import { authenticateClient } from '../src/server/tokens/client-authentication.ts';
 import { exchangeClientCredentials } from '../src/server/tokens/client-credentials-grant.ts';
 import { introspect } from '../src/server/tokens/introspection.ts';
@@ -142,7 +143,8 @@ const insert = raw.prepare(insertSql);
 const selectClient = raw.prepare(selectClientSql);
 const begin = raw.prepare('begin');
 const commit = raw.prepare('commit');
-const rowValues = () => [hashSecret(generateSecret()), randomBytes(16).toString('hex'), credentials.clientId, '["calendar.read"]', Date.now() + 3600_000, Date.now()];
+// Keys as Gatehouse makes them: time-ordered, so that new rows append to the indexes.
+const rowValues = () => [hashSecret(generateToken()), generateTimeOrderedIdentifier(), credentials.clientId, '["calendar.read"]', Date.now() + 3600_000, Date.now()];
 await measure('raw better-sqlite3: cached statements, select client + begin/insert/commit', () => {
   selectClient.get(credentials.clientId);
   begin.run();
@@ -180,12 +182,15 @@ const jwtCredentials = { clientId: machineJwt.client.id, clientSecret: machineJw
 await measure('JWT issuance (ES256): whole app, info logs', () =>
   appWithLogs.inject({ method: 'POST', url: '/token', headers: { ...formHeaders, authorization: basicAuthorization(jwtCredentials) }, payload: issuanceBody }),
 );
-await measure('keys: activeKey(ES256) (lists and parses every signing key)', () => ctx.keys.activeKey('ES256'));
+await measure('keys: activeKey(ES256) (one indexed row; the private key imported once per kid)', () => ctx.keys.activeKey('ES256'));
 const es256 = await ctx.keys.activeKey('ES256');
 await measure('jose: SignJWT ES256 with a cached key', () =>
   new SignJWT({ client_id: 'x', scope: 'calendar.read' }).setProtectedHeader({ alg: 'ES256', kid: es256.kid, typ: 'at+jwt' }).setIssuedAt().setExpirationTime('1h').sign(es256.privateKey),
 );
 const rs256 = await ctx.keys.activeKey('RS256');
+await measure('node:crypto: signJwt ES256 (keys/jws.ts, what Gatehouse signs with)', () =>
+  signJwt({ alg: 'ES256', kid: es256.kid, typ: 'at+jwt' }, { client_id: 'x', scope: 'calendar.read', iat: 1, exp: 2 }, es256.privateKey),
+);
 await measure('jose: SignJWT RS256 with a cached key', () =>
   new SignJWT({ client_id: 'x', scope: 'calendar.read' }).setProtectedHeader({ alg: 'RS256', kid: rs256.kid, typ: 'at+jwt' }).setIssuedAt().setExpirationTime('1h').sign(rs256.privateKey),
 );
@@ -208,8 +213,8 @@ rmSync(dir, { recursive: true, force: true });
 function accessTokenRecord(clientId: string) {
   const now = Date.now();
   return {
-    hash: hashSecret(generateSecret()),
-    familyId: randomBytes(16).toString('hex'),
+    hash: hashSecret(generateToken()),
+    familyId: generateTimeOrderedIdentifier(),
     clientId,
     accountId: null,
     scopes: ['calendar.read'],

@@ -48,7 +48,11 @@ export class ServerProcess {
     const stderr = openSync(logFile, 'a');
     const stdout = process.env.BENCH_SERVER_STDOUT === '1' ? stderr : openSync('/dev/null', 'w');
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(serversDir, spec.script)], {
+    // BENCH_CPU_PROF=DIR: V8 CPU profiles of every server in DIR/NAME/, written when it ends; the
+    // largest file is the main thread's (tsx's loader thread writes a small one). Summarise it with
+    // `node --import tsx bench/profile-summary.ts FILE`.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, spec.name)}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(serversDir, spec.script)], {
       stdio: ['ignore', stdout, stderr, 'ipc'],
       env: { ...process.env, ...spec.env },
     });

@@ -197,15 +197,7 @@ export class KyselyStorage implements Storage {
 
   async findSession(idHash: string): Promise<SessionRecord | undefined> {
     const row = await this.#db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
-    return (
-      row && {
-        idHash: row.id_hash,
-        accountId: row.account_id,
-        authTime: Number(row.auth_time),
-        expiresAt: Number(row.expires_at),
-        createdAt: Number(row.created_at),
-      }
-    );
+    return row && sessionFromRow(row);
   }
 
   async deleteSession(idHash: string): Promise<void> {
@@ -456,6 +448,16 @@ export function signingKeyFromRow(row: Row<'signing_keys'>): SigningKeyRecord {
   };
 }
 
+export function sessionFromRow(row: Row<'sessions'>): SessionRecord {
+  return {
+    idHash: row.id_hash,
+    accountId: row.account_id,
+    authTime: Number(row.auth_time),
+    expiresAt: Number(row.expires_at),
+    createdAt: Number(row.created_at),
+  };
+}
+
 export function clientToRow(client: ClientRecord): Row<'clients'> {
   return {
     id: client.id,
@@ -504,7 +506,7 @@ function accountToRow(account: AccountRecord): Row<'accounts'> {
   };
 }
 
-function accountFromRow(row: Row<'accounts'>): AccountRecord {
+export function accountFromRow(row: Row<'accounts'>): AccountRecord {
   return {
     id: row.id,
     username: row.username,
@@ -518,7 +520,7 @@ function accountFromRow(row: Row<'accounts'>): AccountRecord {
   };
 }
 
-function grantFromRow(row: Row<'grants'>): GrantRecord {
+export function grantFromRow(row: Row<'grants'>): GrantRecord {
   return {
     accountId: row.account_id,
     clientId: row.client_id,

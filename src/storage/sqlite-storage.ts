@@ -5,6 +5,9 @@ import {
   KyselyStorage,
   accessTokenFromRow,
   accessTokenToRow,
+  accountFromRow,
+  grantFromRow,
+  sessionFromRow,
   clientFromRow,
   codeFromRow,
   codeToRow,
@@ -12,9 +15,22 @@ import {
   refreshTokenToRow,
   signingKeyFromRow,
 } from './kysely-storage.ts';
-import type { AccessTokensTable, AuthorizationCodesTable, ClientsTable, Database, RefreshTokensTable, SigningKeysTable } from './schema.ts';
+import type {
+  AccessTokensTable,
+  AccountsTable,
+  AuthorizationCodesTable,
+  ClientsTable,
+  Database,
+  GrantsTable,
+  RefreshTokensTable,
+  SessionsTable,
+  SigningKeysTable,
+} from './schema.ts';
 import type {
   AccessTokenRecord,
+  AccountRecord,
+  GrantRecord,
+  SessionRecord,
   AuthorizationCodeRecord,
   ClientRecord,
   ConsumeResult,
@@ -39,6 +55,10 @@ class HotStatements {
   readonly consumeCode: BetterSqlite3.Statement<[number, string], AuthorizationCodesTable>;
   readonly findCode: BetterSqlite3.Statement<[string], AuthorizationCodesTable>;
   readonly findActiveSigningKey: BetterSqlite3.Statement<[string], SigningKeysTable>;
+  readonly findAccount: BetterSqlite3.Statement<[string], AccountsTable>;
+  readonly findSession: BetterSqlite3.Statement<[string], SessionsTable>;
+  readonly findGrant: BetterSqlite3.Statement<[string, string], GrantsTable>;
+  readonly touchGrant: BetterSqlite3.Statement<[number, string, string]>;
 
   constructor(database: BetterSqlite3.Database) {
     this.#database = database;
@@ -48,6 +68,10 @@ class HotStatements {
     this.rotateRefreshToken = database.prepare('update refresh_tokens set rotated_at = ? where hash = ? and rotated_at is null returning *');
     this.consumeCode = database.prepare('update authorization_codes set consumed_at = ? where hash = ? and consumed_at is null returning *');
     this.findCode = database.prepare('select * from authorization_codes where hash = ?');
+    this.findAccount = database.prepare('select * from accounts where id = ?');
+    this.findSession = database.prepare('select * from sessions where id_hash = ?');
+    this.findGrant = database.prepare('select * from grants where account_id = ? and client_id = ?');
+    this.touchGrant = database.prepare('update grants set last_used_at = ? where account_id = ? and client_id = ?');
     this.findActiveSigningKey = database.prepare(
       "select * from signing_keys where alg = ? and state = 'active' order by created_at desc, kid desc limit 1",
     );
@@ -149,6 +173,28 @@ export class SqliteStorage extends KyselyStorage {
     if (rotated !== undefined) return { outcome: 'consumed', record: refreshTokenFromRow(rotated) };
     const existing = this.#sql.findRefreshToken.get(hash);
     return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: refreshTokenFromRow(existing) };
+  }
+
+  override async findAccount(id: string): Promise<AccountRecord | undefined> {
+    this.#group.beginRead();
+    const row = this.#sql.findAccount.get(id);
+    return row && accountFromRow(row);
+  }
+
+  override async findSession(idHash: string): Promise<SessionRecord | undefined> {
+    this.#group.beginRead();
+    const row = this.#sql.findSession.get(idHash);
+    return row && sessionFromRow(row);
+  }
+
+  override async findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined> {
+    this.#group.beginRead();
+    const row = this.#sql.findGrant.get(accountId, clientId);
+    return row && grantFromRow(row);
+  }
+
+  override async touchGrant(accountId: string, clientId: string, now: number): Promise<void> {
+    this.#sql.touchGrant.run(now, accountId, clientId);
   }
 
   override async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
