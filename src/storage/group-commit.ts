@@ -27,14 +27,18 @@ interface Batch {
  * - If SQLite ends the physical transaction on its own (a disk-full or I/O error rolls it back
  *   entirely), the batch fails for everyone in it, and the next logical transaction opens a new one.
  *
- * Reads outside any transaction run at once on the same connection and may see writes of a batch
- * that has not committed yet. Such a row is acknowledged to nobody until it commits, and if the
- * commit fails every request that wrote it fails too.
+ * Reads outside any transaction run at once on the same connection and may see writes that have
+ * not committed yet: of a batch, or of a logical transaction still running that may yet roll back
+ * (a code consumed just before its PKCE check fails). Such a row has been acknowledged to nobody;
+ * at worst introspection calls a token active that no client holds. Writes never see them: they
+ * wait for the lock.
  *
  * Reads outside a batch share one read transaction per turn of the event loop (`beginRead`): in
  * WAL mode every statement outside a transaction opens and closes one of its own, which costs as
  * much as the lookup. The snapshot lasts until the check phase of the same turn; a write batch
  * ends it first (it has nothing to commit), so a writer always starts from the newest data.
+ * Nothing else may open a transaction on this connection while one is open: Kysely's own
+ * transactions (only migrations use them) must `flush()` first, as `SqliteStorage.migrate` does.
  */
 export class GroupCommit {
   readonly #database: BetterSqlite3.Database;
