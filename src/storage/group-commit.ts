@@ -8,6 +8,18 @@ interface Batch {
 }
 
 /**
+ * The physical transaction a batch lost: SQLite ended it on its own (a disk-full or I/O error
+ * rolls the whole transaction back), or its COMMIT failed. Every logical transaction of the batch
+ * fails with it, with SQLite's error as the cause; the code makes it a 503 (storage/database-unavailable.ts).
+ */
+export class GroupCommitLost extends Error {
+  readonly code = 'GATEHOUSE_GROUP_COMMIT_LOST';
+  constructor(cause: unknown) {
+    super(`the database did not commit this transaction: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/**
  * Group commit for SQLite's single connection: the logical transactions of concurrent requests
  * share one physical transaction, and none of them returns before that transaction has committed.
  *
@@ -24,8 +36,12 @@ interface Batch {
  * - The commit takes the same lock, so it never lands in the middle of a logical transaction.
  *   A commit that fails fails every logical transaction of its batch: nothing is acknowledged that
  *   is not on disk (a token the client holds always survives `kill -9`).
- * - If SQLite ends the physical transaction on its own (a disk-full or I/O error rolls it back
- *   entirely), the batch fails for everyone in it, and the next logical transaction opens a new one.
+ * - If SQLite ends the physical transaction on its own, the batch fails for everyone in it, and
+ *   the next logical transaction opens a new one. `assertWritable` lets the writer refuse to go on
+ *   after that, so no later statement of the failed work slips into autocommit.
+ *
+ * Which transaction is open is tracked here (`#state`), set only by the statements this class
+ * runs, never guessed from `inTransaction` alone: a read must never take a lost batch's place.
  *
  * Reads outside any transaction run at once on the same connection and may see writes that have
  * not committed yet: of a batch, or of a logical transaction still running that may yet roll back
@@ -51,12 +67,14 @@ export class GroupCommit {
   readonly #rollbackToSavepoint: BetterSqlite3.Statement;
   /** Resolves when the previous holder of the lock lets go. */
   #lockTail: Promise<void> = Promise.resolve();
+  /** The physical transaction this class has open: none, this turn's read snapshot, or a batch. */
+  #state: 'idle' | 'reading' | 'writing' = 'idle';
+  /** The batch being filled; set exactly while `#state` is 'writing'. */
   #batch: Batch | undefined;
-  /** A read transaction of this event-loop turn is open. */
-  #reading = false;
+  #batchSize = 0;
   /** Largest number of logical transactions one commit carried, for the benchmark's report. */
   #largestBatch = 0;
-  #batchSize = 0;
+  #closed = false;
 
   constructor(database: BetterSqlite3.Database) {
     this.#database = database;
@@ -79,6 +97,7 @@ export class GroupCommit {
     let batch: Batch;
     let result: T;
     try {
+      if (this.#closed) throw new Error('the database is closed');
       batch = this.#currentBatch();
       this.#savepoint.run();
       this.#batchSize += 1;
@@ -86,7 +105,7 @@ export class GroupCommit {
         result = await work();
         this.#release.run();
       } catch (error) {
-        this.#undo(batch);
+        this.#undo(batch, error);
         throw error;
       }
     } finally {
@@ -97,27 +116,54 @@ export class GroupCommit {
   }
 
   /**
+   * For every write inside a logical transaction: throws once the batch is lost, so that the rest
+   * of a work that caught SQLite's error cannot write outside any transaction.
+   */
+  assertWritable(): void {
+    if (this.#state !== 'writing' || !this.#database.inTransaction) {
+      throw new GroupCommitLost(new Error('the transaction was rolled back by the database'));
+    }
+  }
+
+  /**
    * Called before a read outside any logical transaction: joins the open batch or read
    * transaction, or opens a read transaction that ends in this turn's check phase.
    */
   beginRead(): void {
-    if (this.#database.inTransaction) return;
+    // Any transaction open on the connection serves (a batch, even a lost one, reads in
+    // autocommit); one that is not ours (a migration) must not be touched.
+    if (this.#state !== 'idle' || this.#database.inTransaction) return;
     this.#beginRead.run();
-    this.#reading = true;
+    this.#state = 'reading';
     setImmediate(this.#endRead);
   }
 
   readonly #endRead = (): void => {
-    if (!this.#reading) return;
-    this.#reading = false;
+    if (this.#state !== 'reading') return;
+    this.#state = 'idle';
     if (this.#database.inTransaction) this.#commit.run();
   };
 
-  /** Commits the open batch, if any, and waits for it (before closing the database). */
+  /**
+   * Lets every logical transaction already waiting finish, commits, and refuses new ones (before
+   * the database is closed).
+   */
   async flush(): Promise<void> {
-    this.#endRead();
-    const batch = this.#batch;
-    if (batch !== undefined) await this.#commitBatch(batch).catch(() => {});
+    const unlock = await this.#lock();
+    try {
+      this.#endRead();
+      if (this.#batch !== undefined) this.#commitNow(this.#batch);
+    } catch {
+      // The batch's members have heard why; closing goes on.
+    } finally {
+      this.#closed = true;
+      unlock();
+    }
+  }
+
+  /** Reopens after `flush()` (migrations flush, then the server goes on). */
+  reopen(): void {
+    this.#closed = false;
   }
 
   /** A FIFO lock: resolves with the function that releases it. */
@@ -133,17 +179,18 @@ export class GroupCommit {
 
   #currentBatch(): Batch {
     if (this.#batch !== undefined && !this.#database.inTransaction) {
-      // SQLite rolled the whole physical transaction back (disk full, I/O error): everything the
-      // batch held so far is gone, so everyone who wrote into it must hear so.
-      this.#fail(this.#batch, new Error('SQLite rolled back the group transaction'));
+      // SQLite rolled the whole physical transaction back: everything the batch held so far is
+      // gone, so everyone who wrote into it must hear so.
+      this.#fail(this.#batch, new GroupCommitLost(new Error('the database rolled the transaction back')));
     }
     if (this.#batch === undefined) {
       this.#endRead();
       this.#begin.run();
+      this.#state = 'writing';
       const batch = newBatch();
       this.#batch = batch;
       this.#batchSize = 0;
-      setImmediate(() => void this.#commitBatch(batch).catch(() => {}));
+      setImmediate(() => void this.#commitBatch(batch));
     }
     return this.#batch;
   }
@@ -151,33 +198,54 @@ export class GroupCommit {
   async #commitBatch(batch: Batch): Promise<void> {
     const unlock = await this.#lock();
     try {
-      if (this.#batch !== batch) return batch.committed; // already committed by flush() or failed
-      this.#batch = undefined;
-      this.#largestBatch = Math.max(this.#largestBatch, this.#batchSize);
-      if (!this.#database.inTransaction) throw new Error('SQLite rolled back the group transaction');
-      this.#commit.run();
-      batch.resolve();
-    } catch (error) {
-      this.#fail(batch, error);
-      throw error;
+      if (this.#batch === batch) this.#commitNow(batch);
+    } catch {
+      // #commitNow failed the batch; its members hear it through `committed`.
     } finally {
       unlock();
     }
   }
 
-  /** Undoes one logical transaction; if SQLite already ended the physical one, the batch fails. */
-  #undo(batch: Batch): void {
+  /** Commits the current batch; the lock is held. */
+  #commitNow(batch: Batch): void {
+    this.#largestBatch = Math.max(this.#largestBatch, this.#batchSize);
     if (!this.#database.inTransaction) {
-      this.#fail(batch, new Error('SQLite rolled back the group transaction'));
+      this.#fail(batch, new GroupCommitLost(new Error('the database rolled the transaction back')));
       return;
     }
-    this.#rollbackToSavepoint.run();
-    this.#release.run();
+    try {
+      this.#commit.run();
+    } catch (error) {
+      this.#fail(batch, new GroupCommitLost(error));
+      throw error;
+    }
+    this.#batch = undefined;
+    this.#state = 'idle';
+    batch.resolve();
   }
 
+  /** Undoes one logical transaction; if that cannot be done, the whole batch fails. */
+  #undo(batch: Batch, error: unknown): void {
+    if (this.#batch !== batch) return; // the batch has already failed
+    if (!this.#database.inTransaction) {
+      this.#fail(batch, new GroupCommitLost(error));
+      return;
+    }
+    try {
+      this.#rollbackToSavepoint.run();
+      this.#release.run();
+    } catch (undoError) {
+      this.#fail(batch, new GroupCommitLost(undoError));
+    }
+  }
+
+  /** Ends the batch: rolls back what is left of it and rejects every member. */
   #fail(batch: Batch, error: unknown): void {
-    if (this.#batch === batch) this.#batch = undefined;
-    if (this.#database.inTransaction) this.#rollback.run();
+    if (this.#batch === batch) {
+      this.#batch = undefined;
+      this.#state = 'idle';
+      if (this.#database.inTransaction) this.#rollback.run();
+    }
     batch.reject(error);
   }
 }

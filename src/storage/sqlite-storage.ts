@@ -134,7 +134,16 @@ export class SqliteStorage extends KyselyStorage {
 
   override async migrate(): Promise<void> {
     await this.#group.flush(); // Kysely's migrator opens transactions of its own
-    await super.migrate();
+    try {
+      await super.migrate();
+    } finally {
+      this.#group.reopen();
+    }
+  }
+
+  /** @internal Before each write inside a transaction: throws once the database has lost it. */
+  assertWritable(): void {
+    this.#group.assertWritable();
   }
 
   override async close(): Promise<void> {
@@ -226,7 +235,10 @@ for (const name of Object.getOwnPropertyNames(KyselyStorage.prototype)) {
     configurable: true,
     writable: true,
     value: function writeThroughGroupCommit(this: SqliteStorage & { inTransaction: boolean }, ...args: unknown[]) {
-      if (this.inTransaction) return method.apply(this, args);
+      if (this.inTransaction) {
+        this.assertWritable();
+        return method.apply(this, args);
+      }
       return this.transaction((tx) => method.apply(tx, args));
     },
   });

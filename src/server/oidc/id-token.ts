@@ -23,12 +23,13 @@ export async function signIdToken(input: IdTokenInput, storage: Storage, ctx: Se
   return signJwt(
     { alg: key.alg, kid: key.kid, typ: 'JWT' },
     {
+      // The claims first: nothing in them can override the protocol's own.
+      ...claimsForScopes(input.account, input.scopes),
       iss: ctx.config.issuer,
       sub: input.account.id,
       aud: input.client.id,
       iat: now,
       exp: now + ctx.config.idTokenTtlSeconds,
-      ...claimsForScopes(input.account, input.scopes),
       azp: input.client.id,
       auth_time: Math.floor(input.authTime / 1000),
       at_hash: accessTokenHash(input.accessToken),

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import { Kysely } from 'kysely';
+import { openSqlite } from '../../src/storage/dialects/sqlite.ts';
+import { isDatabaseUnavailable } from '../../src/storage/database-unavailable.ts';
+import type { Database as Schema } from '../../src/storage/schema.ts';
+import { SqliteStorage } from '../../src/storage/sqlite-storage.ts';
+import type { AccessTokenRecord, AuditEventRecord, Storage } from '../../src/storage/storage.ts';
+
+/*
+ * The SQLite storage's group commit (src/storage/group-commit.ts), through the Storage interface:
+ * concurrent transactions share one commit, and the rule that matters is "acknowledged ⇒ on disk".
+ * What is on disk is read through a second connection, which sees only committed data. Disk full
+ * is real: `max_page_count` makes SQLite fail with SQLITE_FULL and roll the whole transaction back.
+ */
+
+const t0 = Date.now();
+
+async function open(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-group-commit-'));
+  const path = join(dir, 'gatehouse.db');
+  const { dialect, database } = openSqlite(path);
+  const storage = new SqliteStorage(new Kysely<Schema>({ dialect }), database);
+  await storage.migrate();
+  await storage.insertClient({
+    id: 'c1',
+    secretHash: null,
+    name: 'client',
+    type: 'public',
+    redirectUris: ['https://app.example/cb'],
+    grantTypes: ['authorization_code'],
+    scopes: ['profile'],
+    accessTokenTtlSeconds: null,
+    refreshTokenTtlSeconds: null,
+    accessTokenFormat: 'opaque',
+    resources: [],
+    createdAt: t0,
+  });
+  const disk = new Database(path, { readonly: true });
+  t.after(async () => {
+    disk.close();
+    await storage.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const onDisk = (hash: string) => (disk.prepare('select count(*) as n from access_tokens where hash = ?').get(hash) as { n: number }).n === 1;
+  return { storage, database, onDisk };
+}
+
+function token(hash: string): AccessTokenRecord {
+  return { hash, familyId: `family-${hash}`, clientId: 'c1', accountId: null, scopes: ['profile'], audience: null, expiresAt: t0 + 3_600_000, revokedAt: null, createdAt: t0 };
+}
+
+/** An audit event far larger than a few free pages. */
+function bigEvent(id: string): AuditEventRecord {
+  return { id, at: t0, actor: 'test', action: 'big', subject: null, detail: { blob: 'x'.repeat(256 * 1024) }, ip: null };
+}
+
+const settle = <T>(promise: Promise<T>) => promise.then((value) => ({ ok: value }) as const, (error: unknown) => ({ error }) as const);
+
+test('concurrent transactions share commits; each is acknowledged only once on disk, and one that throws leaves nothing', async (t) => {
+  const { storage, onDisk } = await open(t);
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      settle(
+        storage.transaction(async (tx) => {
+          await tx.insertAccessToken(token(`t${i}`));
+          if (i % 5 === 0) throw new Error(`transaction ${i} fails`);
+          return i;
+        }),
+      ),
+    ),
+  );
+  for (const [i, result] of results.entries()) {
+    if (i % 5 === 0) {
+      assert.ok('error' in result, `transaction ${i} fails`);
+      assert.equal(onDisk(`t${i}`), false, `nothing of failed transaction ${i} is on disk`);
+    } else {
+      assert.deepEqual(result, { ok: i });
+      assert.equal(onDisk(`t${i}`), true, `acknowledged transaction ${i} is on disk`);
+    }
+  }
+  assert.ok(storage.largestGroupCommit > 1, `several transactions shared a commit (largest ${storage.largestGroupCommit})`);
+});
+
+test('a write outside a transaction returns only once it is on disk', async (t) => {
+  const { storage, onDisk } = await open(t);
+  const writes = Array.from({ length: 10 }, (_, i) => storage.insertAccessToken(token(`w${i}`)).then(() => onDisk(`w${i}`)));
+  assert.deepEqual(await Promise.all(writes), Array(10).fill(true));
+});
+
+for (const withReads of [false, true]) {
+  test(`disk full: the batch fails for every member, nothing of it is on disk, and the next transaction works${withReads ? ' (with reads running meanwhile)' : ''}`, async (t) => {
+    const { storage, database, onDisk } = await open(t);
+    const pages = database.pragma('page_count', { simple: true }) as number;
+    database.pragma(`max_page_count = ${pages + 3}`);
+    let readsDone = 0;
+    const first = settle(storage.transaction(async (tx) => tx.insertAccessToken(token('first'))));
+    const full = settle(
+      storage.transaction(async (tx) => {
+        if (withReads) {
+          // Other requests authenticating their clients while this one fails.
+          void (async () => {
+            for (let i = 0; i < 20; i++) {
+              await null;
+              if ((await storage.findClient('c1')) !== undefined) readsDone++;
+            }
+          })();
+        }
+        await tx.insertAuditEvent(bigEvent('big'));
+      }),
+    );
+    const [firstResult, fullResult] = await Promise.all([first, full]);
+    assert.ok('error' in fullResult, 'the transaction that filled the disk fails');
+    assert.equal((fullResult.error as { code?: string }).code, 'SQLITE_FULL');
+    assert.ok('error' in firstResult, 'its batch-mate is not acknowledged: its write went with the rollback');
+    assert.equal(onDisk('first'), false);
+    assert.ok(isDatabaseUnavailable(firstResult.error), 'the batch-mate gets a 503 (temporarily_unavailable), not a 500');
+    if (withReads) assert.ok(readsDone > 0, 'the reads ran');
+
+    database.pragma('max_page_count = 1073741823');
+    await storage.transaction(async (tx) => tx.insertAccessToken(token('after')));
+    assert.equal(onDisk('after'), true);
+  });
+}
+
+test('a transaction that catches the disk-full error cannot write on outside the transaction', async (t) => {
+  const { storage, database, onDisk } = await open(t);
+  await storage.insertAccessToken(token('seed'));
+  const pages = database.pragma('page_count', { simple: true }) as number;
+  database.pragma(`max_page_count = ${pages + 3}`);
+  const result = await settle(
+    storage.transaction(async (tx: Storage) => {
+      await tx.insertAuditEvent(bigEvent('big')).catch(() => {});
+      await tx.revokeAccessToken('seed', t0 + 1);
+      await tx.insertAccessToken(token('later'));
+    }),
+  );
+  assert.ok('error' in result);
+  assert.ok(isDatabaseUnavailable(result.error));
+  database.pragma('max_page_count = 1073741823');
+  assert.equal((await storage.findAccessToken('seed'))?.revokedAt, null, 'the revocation after the failure did not happen');
+  assert.equal(onDisk('later'), false);
+});
+
+test('close lets the transactions already waiting finish, then refuses new ones', async (t) => {
+  const { storage, onDisk } = await open(t);
+  const pending = Array.from({ length: 8 }, (_, i) => storage.transaction(async (tx) => tx.insertAccessToken(token(`p${i}`))));
+  const closed = storage.close();
+  await Promise.all(pending);
+  await closed;
+  for (let i = 0; i < 8; i++) assert.equal(onDisk(`p${i}`), true);
+  await assert.rejects(storage.transaction(async (tx) => tx.insertAccessToken(token('too-late'))), /closed/);
+});
