@@ -247,7 +247,12 @@ export class KyselyStorage implements Storage {
 
   async revokeTokensOf(accountId: string, clientId: string | undefined, now: number): Promise<void> {
     for (const table of ['access_tokens', 'refresh_tokens'] as const) {
-      let query = this.#db.updateTable(table).set({ revoked_at: now }).where('account_id', '=', accountId).where('revoked_at', 'is', null);
+      let query = this.#db
+        .updateTable(table)
+        .set({ revoked_at: now })
+        .where('account_id', '=', accountId)
+        .where('account_id', 'is not', null) // lets SQLite use the partial index
+        .where('revoked_at', 'is', null);
       if (clientId !== undefined) query = query.where('client_id', '=', clientId);
       await query.execute();
     }
@@ -333,6 +338,8 @@ export class KyselyStorage implements Storage {
         .updateTable(table)
         .set({ revoked_at: now })
         .where('family_id', '=', familyId)
+        // Families are users' (codes and refresh tokens); the condition matches the partial index.
+        .where('account_id', 'is not', null)
         .where('revoked_at', 'is', null)
         .execute();
     }

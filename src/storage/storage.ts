@@ -79,7 +79,10 @@ export interface Storage {
   /** Marks a live refresh token rotated with one conditional update; as `consumeAuthorizationCode`. */
   rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>>;
 
-  /** Revokes every access and refresh token of a family. */
+  /**
+   * Revokes every access and refresh token of a family. Families are users': a client's own
+   * tokens (client_credentials) are revoked one by one.
+   */
   revokeFamily(familyId: string, now: number): Promise<void>;
 
   insertAuditEvent(event: AuditEventRecord): Promise<void>;

@@ -295,14 +295,20 @@ test('logs: JSON lines, the request id on every line of a request, and no secret
   }
   const entries = lines.map((line) => {
     assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'), 'one JSON object per line');
-    return JSON.parse(line) as { level: number; time: number; req?: { method: string; url: string } };
+    return JSON.parse(line) as { level: number; time: number; msg: string; method?: string; url?: string; statusCode?: number; req?: { method: string; url: string } };
   });
   for (const entry of entries) {
     assert.equal(typeof entry.level, 'number');
     assert.equal(typeof entry.time, 'number');
   }
   // Requests are logged by method and path; query strings (id_token_hint, login_hint) are not.
-  const paths = entries.flatMap((entry) => (entry.req === undefined ? [] : [`${entry.req.method} ${entry.req.url}`]));
+  // One line per request at info, flat: method, path, status and time.
+  const completed = entries.filter((entry) => entry.msg === 'request completed');
+  assert.ok(completed.every((entry) => typeof entry.statusCode === 'number'), 'every request line has its status');
+  const paths = entries.flatMap((entry) => {
+    if (entry.req !== undefined) return [`${entry.req.method} ${entry.req.url}`];
+    return entry.method === undefined ? [] : [`${entry.method} ${entry.url}`];
+  });
   assert.ok(paths.includes('GET /authorize'), paths.join(', '));
   assert.ok(paths.includes('POST /token'), paths.join(', '));
   assert.ok(paths.every((path) => !path.includes('?')), paths.join(', '));
