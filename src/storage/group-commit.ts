@@ -65,6 +65,10 @@ export class GroupCommit {
   readonly #savepoint: BetterSqlite3.Statement;
   readonly #release: BetterSqlite3.Statement;
   readonly #rollbackToSavepoint: BetterSqlite3.Statement;
+  readonly #dataVersion: BetterSqlite3.Statement<[], number>;
+  #lastDataVersion: number | undefined;
+  /** Told when data read before may be stale: see `onStale`. */
+  readonly #staleListeners: Array<() => void> = [];
   /** Resolves when the previous holder of the lock lets go. */
   #lockTail: Promise<void> = Promise.resolve();
   /** The physical transaction this class has open: none, this turn's read snapshot, or a batch. */
@@ -85,6 +89,30 @@ export class GroupCommit {
     this.#savepoint = database.prepare('savepoint gatehouse_logical');
     this.#release = database.prepare('release gatehouse_logical');
     this.#rollbackToSavepoint = database.prepare('rollback to gatehouse_logical');
+    this.#dataVersion = database.prepare<[], number>('pragma data_version').pluck();
+  }
+
+  /**
+   * Registers `listener` for the moments when something read earlier may no longer be true:
+   * another connection (the CLI, another process) committed since the last transaction began
+   * (SQLite's `data_version`), or a logical transaction or a batch rolled back (its writes may
+   * have been read meanwhile). A cache of rows drops its entries then.
+   */
+  onStale(listener: () => void): void {
+    this.#staleListeners.push(listener);
+  }
+
+  #stale(): void {
+    for (const listener of this.#staleListeners) listener();
+  }
+
+  /** Right after this class begins a transaction: has anyone else committed since the last one? */
+  #checkDataVersion(): void {
+    const version = this.#dataVersion.get();
+    if (version !== this.#lastDataVersion) {
+      this.#lastDataVersion = version;
+      this.#stale();
+    }
   }
 
   get largestBatch(): number {
@@ -136,6 +164,7 @@ export class GroupCommit {
     this.#beginRead.run();
     this.#state = 'reading';
     setImmediate(this.#endRead);
+    this.#checkDataVersion();
   }
 
   readonly #endRead = (): void => {
@@ -187,6 +216,7 @@ export class GroupCommit {
       this.#endRead();
       this.#begin.run();
       this.#state = 'writing';
+      this.#checkDataVersion();
       const batch = newBatch();
       this.#batch = batch;
       this.#batchSize = 0;
@@ -231,6 +261,7 @@ export class GroupCommit {
       this.#fail(batch, new GroupCommitLost(error));
       return;
     }
+    this.#stale();
     try {
       this.#rollbackToSavepoint.run();
       this.#release.run();
@@ -241,6 +272,7 @@ export class GroupCommit {
 
   /** Ends the batch: rolls back what is left of it and rejects every member. */
   #fail(batch: Batch, error: unknown): void {
+    this.#stale();
     if (this.#batch === batch) {
       this.#batch = undefined;
       this.#state = 'idle';

@@ -89,6 +89,15 @@ class HotStatements {
   }
 }
 
+/** Most clients kept (`SqliteStorage.findClient`); past it the cache starts over. */
+const clientCacheSize = 10_000;
+
+/** A cached record is shared by every caller, so none may change it. */
+function deepFreeze<T extends object>(record: T): T {
+  for (const value of Object.values(record)) if (typeof value === 'object' && value !== null) Object.freeze(value);
+  return Object.freeze(record);
+}
+
 /** Storage methods that only read; every other method writes (see `SqliteStorage`). */
 const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
 
@@ -106,12 +115,21 @@ const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
 export class SqliteStorage extends KyselyStorage {
   readonly #group: GroupCommit;
   readonly #statements: { database: BetterSqlite3.Database; prepared?: HotStatements };
+  /**
+   * Clients by id, as read. Every token request authenticates its client, and clients change
+   * rarely. Dropped whole on any write to clients, on any rollback, and whenever another
+   * connection has committed (`GroupCommit.onStale`), so a read never returns what the database
+   * would not.
+   */
+  readonly #clients: Map<string, ClientRecord>;
   readonly #transactionView: SqliteStorage;
 
   constructor(db: Kysely<Database>, database: BetterSqlite3.Database, shared?: SqliteStorage) {
     super(db, shared !== undefined);
     this.#group = shared === undefined ? new GroupCommit(database) : shared.#group;
     this.#statements = shared === undefined ? { database } : shared.#statements;
+    this.#clients = shared === undefined ? new Map() : shared.#clients;
+    if (shared === undefined) this.#group.onStale(() => this.#clients.clear());
     this.#transactionView = shared === undefined ? new SqliteStorage(db, database, this) : this;
   }
 
@@ -152,9 +170,35 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findClient(id: string): Promise<ClientRecord | undefined> {
-    this.#group.beginRead();
+    this.#group.beginRead(); // first: it may find the cache stale
+    const cached = this.#clients.get(id);
+    if (cached !== undefined) return cached;
     const row = this.#sql.findClient.get(id);
-    return row && clientFromRow(row);
+    if (row === undefined) return undefined;
+    const client = deepFreeze(clientFromRow(row));
+    if (this.#clients.size >= clientCacheSize) this.#clients.clear();
+    this.#clients.set(id, client);
+    return client;
+  }
+
+  override async insertClient(client: ClientRecord): Promise<void> {
+    this.#clients.clear();
+    await super.insertClient(client);
+  }
+
+  override async updateClient(client: ClientRecord): Promise<boolean> {
+    this.#clients.clear();
+    return super.updateClient(client);
+  }
+
+  override async updateClientSecret(id: string, secretHash: string): Promise<boolean> {
+    this.#clients.clear();
+    return super.updateClientSecret(id, secretHash);
+  }
+
+  override async deleteClient(id: string): Promise<boolean> {
+    this.#clients.clear();
+    return super.deleteClient(id);
   }
 
   override async insertAccessToken(token: AccessTokenRecord): Promise<void> {

@@ -47,7 +47,17 @@ async function open(t: TestContext) {
     rmSync(dir, { recursive: true, force: true });
   });
   const onDisk = (hash: string) => (disk.prepare('select count(*) as n from access_tokens where hash = ?').get(hash) as { n: number }).n === 1;
-  return { storage, database, onDisk };
+  return { storage, database, onDisk, path };
+}
+
+const openWithPath = open;
+
+/** A second storage on the same file, as another process would have. */
+async function openOther(t: TestContext, path: string): Promise<SqliteStorage> {
+  const { dialect, database } = openSqlite(path);
+  const storage = new SqliteStorage(new Kysely<Schema>({ dialect }), database);
+  t.after(() => storage.close());
+  return storage;
 }
 
 function token(hash: string): AccessTokenRecord {
@@ -154,4 +164,34 @@ test('close lets the transactions already waiting finish, then refuses new ones'
   await closed;
   for (let i = 0; i < 8; i++) assert.equal(onDisk(`p${i}`), true);
   await assert.rejects(storage.transaction(async (tx) => tx.insertAccessToken(token('too-late'))), /closed/);
+});
+
+test('clients are cached, but a change committed by another process is seen at the next turn', async (t) => {
+  const { storage, path } = await openWithPath(t);
+  assert.equal((await storage.findClient('c1'))?.name, 'client');
+  // The CLI, say: another connection to the same file.
+  const other = await openOther(t, path);
+  await other.updateClient({ ...(await other.findClient('c1'))!, name: 'renamed' });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal((await storage.findClient('c1'))?.name, 'renamed');
+  await other.deleteClient('c1');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(await storage.findClient('c1'), undefined);
+});
+
+test('a client change that rolls back is never served from the cache, even if read meanwhile', async (t) => {
+  const { storage } = await open(t);
+  const original = (await storage.findClient('c1'))!;
+  let readMeanwhile: string | undefined;
+  const result = await settle(
+    storage.transaction(async (tx) => {
+      await tx.updateClient({ ...original, name: 'uncommitted' });
+      readMeanwhile = (await storage.findClient('c1'))?.name; // another request, outside the transaction
+      throw new Error('the change fails');
+    }),
+  );
+  assert.ok('error' in result);
+  assert.equal(readMeanwhile, 'uncommitted', 'a read outside the transaction saw the change in progress (documented)');
+  assert.equal((await storage.findClient('c1'))?.name, 'client', 'after the rollback the database is what counts');
+  assert.throws(() => ((original as { name: string }).name = 'x'), TypeError, 'a cached client cannot be changed by a caller');
 });
