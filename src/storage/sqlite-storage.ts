@@ -122,6 +122,8 @@ export class SqliteStorage extends KyselyStorage {
    * would not.
    */
   readonly #clients: Map<string, ClientRecord>;
+  /** The active signing key per algorithm, read on every JWT; kept like `#clients`. */
+  readonly #activeKeys: Map<SigningAlgorithm, SigningKeyRecord | undefined>;
   readonly #transactionView: SqliteStorage;
 
   constructor(db: Kysely<Database>, database: BetterSqlite3.Database, shared?: SqliteStorage) {
@@ -129,7 +131,13 @@ export class SqliteStorage extends KyselyStorage {
     this.#group = shared === undefined ? new GroupCommit(database) : shared.#group;
     this.#statements = shared === undefined ? { database } : shared.#statements;
     this.#clients = shared === undefined ? new Map() : shared.#clients;
-    if (shared === undefined) this.#group.onStale(() => this.#clients.clear());
+    this.#activeKeys = shared === undefined ? new Map() : shared.#activeKeys;
+    if (shared === undefined) {
+      this.#group.onStale(() => {
+        this.#clients.clear();
+        this.#activeKeys.clear();
+      });
+    }
     this.#transactionView = shared === undefined ? new SqliteStorage(db, database, this) : this;
   }
 
@@ -251,9 +259,22 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
-    this.#group.beginRead();
+    this.#group.beginRead(); // first: it may find the cache stale
+    if (this.#activeKeys.has(alg)) return this.#activeKeys.get(alg);
     const row = this.#sql.findActiveSigningKey.get(alg);
-    return row && signingKeyFromRow(row);
+    const key = row && deepFreeze(signingKeyFromRow(row));
+    if (key !== undefined) this.#activeKeys.set(alg, key);
+    return key;
+  }
+
+  override async insertSigningKey(key: SigningKeyRecord): Promise<void> {
+    this.#activeKeys.clear();
+    await super.insertSigningKey(key);
+  }
+
+  override async retireSigningKey(kid: string, now: number, publishUntil: number): Promise<void> {
+    this.#activeKeys.clear();
+    await super.retireSigningKey(kid, now, publishUntil);
   }
 
   override async insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {

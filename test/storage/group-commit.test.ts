@@ -195,3 +195,26 @@ test('a client change that rolls back is never served from the cache, even if re
   assert.equal((await storage.findClient('c1'))?.name, 'client', 'after the rollback the database is what counts');
   assert.throws(() => ((original as { name: string }).name = 'x'), TypeError, 'a cached client cannot be changed by a caller');
 });
+
+test('the active signing key is cached, and a rotation by another process is seen at the next turn', async (t) => {
+  const { storage, path } = await openWithPath(t);
+  const key = (kid: string, createdAt: number) => ({
+    kid,
+    alg: 'ES256' as const,
+    publicJwk: { kty: 'EC', kid },
+    privateJwkEncrypted: 'v1.a.b.c',
+    state: 'active' as const,
+    createdAt,
+    retiredAt: null,
+    publishUntil: null,
+  });
+  await storage.insertSigningKey(key('k1', t0));
+  assert.equal((await storage.findActiveSigningKey('ES256'))?.kid, 'k1');
+  await storage.insertSigningKey(key('k2', t0 + 1));
+  assert.equal((await storage.findActiveSigningKey('ES256'))?.kid, 'k2', 'a rotation through this storage is seen at once');
+  const other = await openOther(t, path);
+  await other.insertSigningKey(key('k3', t0 + 2));
+  await other.retireSigningKey('k2', t0 + 2, t0 + 10);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal((await storage.findActiveSigningKey('ES256'))?.kid, 'k3', 'a rotation by another process is seen at the next turn');
+});
