@@ -245,7 +245,7 @@ async function flowTarget(label: string, server: string, ready: ReadyMessage): P
 
 const fairness = {
   oidcMemory: `${OIDC}: its built-in in-memory adapter, uncapped (tokens are lost on restart); ${NODE_OAUTH2}: in-memory Maps. Gatehouse and ${FLOOR_SQLITE} commit every token to SQLite (WAL) before answering.`,
-  gatehouseLogs: 'Gatehouse runs with its production defaults, including one info log line per request start and end (to /dev/null here).',
+  gatehouseLogs: 'Gatehouse runs with its production defaults, including one info log line per request (to /dev/null here).',
 };
 
 export const workloadGroups: WorkloadGroup[] = [
