@@ -16,6 +16,7 @@ import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
+import { runGatehouse } from '../support/gatehouse-cli.ts';
 
 /*
  * The seed's whole story in a real browser against a real `gatehouse start`: the client and the
@@ -58,18 +59,7 @@ function cliEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS
 
 /** Runs one `gatehouse …` command to completion, the way a user types it. */
 function runCli(args: string[], databaseUrl: string, stdin?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: cliEnv(databaseUrl) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    // A command that fails before reading its input closes the pipe; its exit code tells why.
-    child.stdin.on('error', () => {});
-    child.stdin.end(stdin);
-  });
+  return runGatehouse(args, { env: cliEnv(databaseUrl), stdin });
 }
 
 /** Resolves when the child has exited (at once if it already has). */

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Browser, hiddenFields, location } from '../support/http-browser.ts';
+import { Browser, hiddenFields, location, pkceAuthorizationRequest, type PkceAuthorization } from '../support/http-browser.ts';
 import { freePort } from '../support/listening-server.ts';
+import { runGatehouse } from '../support/gatehouse-cli.ts';
 
 /*
  * Durability: nothing is acknowledged before it is on disk. On SQLite the server
@@ -87,21 +88,12 @@ function deployment(t: TestContext, port: number): Deployment {
   return { dir, port, issuer, env, configArgs: ['--config', configFile], servers };
 }
 
-function runGatehouse(deploy: Deployment, args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...deploy.configArgs, ...args], { cwd: repoRoot, env: deploy.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function gatehouse(deploy: Deployment, args: string[], stdin = ''): Promise<Run> {
+  return runGatehouse([...deploy.configArgs, ...args], { env: deploy.env, stdin });
 }
 
 async function gatehouseJson<T>(deploy: Deployment, args: string[], stdin?: string): Promise<T> {
-  const run = await runGatehouse(deploy, [...args, '--json'], stdin);
+  const run = await gatehouse(deploy, [...args, '--json'], stdin);
   assert.equal(run.code, 0, `gatehouse ${args.join(' ')} failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as T;
 }
@@ -155,20 +147,8 @@ function basic(client: Client): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;
 }
 
-/** An authorization request with PKCE (S256); its code comes back on the redirect. */
-function authorizationRequest(issuer: string, client: Client): { url: URL; verifier: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  const url = new URL('/authorize', issuer);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: client.id,
-    redirect_uri: redirectUri,
-    scope: 'profile',
-    state: randomBytes(8).toString('base64url'),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  return { url, verifier };
+function authorizationRequest(issuer: string, client: Client): PkceAuthorization {
+  return pkceAuthorizationRequest(issuer, client.id, redirectUri, 'profile');
 }
 
 function codeFrom(response: Response): string {

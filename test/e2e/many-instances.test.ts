@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ import type { Storage } from '../../src/storage/storage.ts';
 import { freePort } from '../support/listening-server.ts';
 import pg from 'pg';
 import { createTestSchema, testPostgresUrl } from '../support/postgres.ts';
+import { runGatehouse } from '../support/gatehouse-cli.ts';
+import { pkceAuthorizationRequest, type PkceAuthorization } from '../support/http-browser.ts';
 
 /*
  * DESIGN "Scale-out": N stateless Gatehouse processes on one PostgreSQL behave as one server.
@@ -45,15 +47,7 @@ interface CliResult {
 }
 
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runGatehouse(args, { env });
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -176,25 +170,10 @@ interface Client {
   secret: string;
 }
 
-interface Authorization {
-  url: URL;
-  verifier: string;
-}
+type Authorization = PkceAuthorization;
 
 function authorizationRequest(issuer: string, client: Client, scope: string): Authorization {
-  const verifier = randomBytes(32).toString('base64url');
-  const url = new URL('/authorize', issuer);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: client.id,
-    redirect_uri: redirectUri,
-    scope,
-    state: randomBytes(8).toString('base64url'),
-    nonce: randomBytes(8).toString('base64url'),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  return { url, verifier };
+  return pkceAuthorizationRequest(issuer, client.id, redirectUri, scope);
 }
 
 /** The same request sent to another instance. */

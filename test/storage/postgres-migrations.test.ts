@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { migrationProvider } from '../../src/storage/migrations/index.ts';
 import { createTestSchema, testPostgresUrl, type TestSchema } from '../support/postgres.ts';
+import { runGatehouse } from '../support/gatehouse-cli.ts';
 
 /*
  * The schema's life cycle on PostgreSQL through the real command line: `gatehouse migrate`
@@ -16,8 +14,6 @@ import { createTestSchema, testPostgresUrl, type TestSchema } from '../support/p
  * so they run at the same time (every `gatehouse` command costs a Node start-up).
  */
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = join(repoRoot, 'bin', 'gatehouse.js');
 const keyEncryptionKey = randomBytes(32).toString('base64url');
 const knownMigrations = Object.keys(await migrationProvider.getMigrations());
 const futureMigration = '2099-01-01T00-future';
@@ -40,19 +36,7 @@ function gatehouse(args: string[], databaseUrl: string): Promise<CliResult> {
     HOST: '127.0.0.1',
   };
   delete env.NODE_TEST_CONTEXT;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runGatehouse(args, { env });
 }
 
 async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {

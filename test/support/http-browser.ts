@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * A browser reduced to what OAuth flows need, for tests that drive a real server over sockets:
@@ -77,4 +78,26 @@ export function location(response: Response): string {
   const value = response.headers.get('location');
   assert.ok(value !== null, `expected a Location header on ${response.status} ${response.url}`);
   return value;
+}
+
+/** An authorization request with PKCE (S256), a state and a nonce; its code comes back on the redirect. */
+export interface PkceAuthorization {
+  url: URL;
+  verifier: string;
+}
+
+export function pkceAuthorizationRequest(issuer: string, clientId: string, redirectUri: string, scope: string): PkceAuthorization {
+  const verifier = randomBytes(32).toString('base64url');
+  const url = new URL('/authorize', issuer);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope,
+    state: randomBytes(8).toString('base64url'),
+    nonce: randomBytes(8).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  return { url, verifier };
 }

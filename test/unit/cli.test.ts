@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { verifyPassword } from '../../src/server/accounts/password.ts';
 import { hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
+import { onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
 
 /**
  * The `gatehouse` command run as its users run it: a separate `node bin/gatehouse.js` process
@@ -15,8 +14,6 @@ import { openStorage } from '../../src/storage/open-storage.ts';
  * concurrently and independent commands within a test run side by side.
  */
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(repoRoot, 'bin', 'gatehouse.js');
 
 interface Run {
   code: number | null;
@@ -40,22 +37,9 @@ function cliWithOwnDatabase(t: TestContext): Cli {
 }
 
 function runGatehouse(args: string[], databaseUrl: string, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // Only what the command needs: the test runner's own variables (NODE_TEST_CONTEXT, …) and
-    // any PORT or GATEHOUSE_ISSUER of the developer's shell must not leak in.
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATABASE_URL: databaseUrl },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+  // Only what the command needs: the test runner's own variables (NODE_TEST_CONTEXT, …) and
+  // any PORT or GATEHOUSE_ISSUER of the developer's shell must not leak in.
+  return runCli(args, { env: onlyEnv({ DATABASE_URL: databaseUrl }), stdin });
 }
 
 function assertSucceeded(run: Run, what: string): void {

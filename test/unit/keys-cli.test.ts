@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../src/shared/clock.ts';
 import { loadConfig } from '../../src/server/config/load.ts';
 import { createServerContext } from '../../src/server/context.ts';
 import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
+import { onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
 
 /**
  * `gatehouse keys list | rotate`, the key-encryption key and the client options of tokens for
@@ -19,8 +18,6 @@ import { openStorage } from '../../src/storage/open-storage.ts';
  * commands within a test.
  */
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(repoRoot, 'bin', 'gatehouse.js');
 
 interface Run {
   code: number | null;
@@ -58,25 +55,9 @@ function cliWithOwnDatabase(t: TestContext): Cli {
 }
 
 function runGatehouse(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // Only what the command needs: the test runner's own variables and the developer's shell
-    // (PORT, GATEHOUSE_ISSUER, NODE_ENV …) must not leak in. An undefined value removes a variable.
-    const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-    for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
-    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-    // A `start` that wrongly succeeds would listen forever; end it so the test fails instead of hanging.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end();
-  });
+  // Only what the command needs: the test runner's own variables and the developer's shell
+  // (PORT, GATEHOUSE_ISSUER, NODE_ENV …) must not leak in. An undefined value removes a variable.
+  return runCli(args, { env: onlyEnv(env) });
 }
 
 function assertSucceeded(run: Run, what: string): void {
