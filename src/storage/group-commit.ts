@@ -69,8 +69,8 @@ export class GroupCommit {
   #lastDataVersion: number | undefined;
   /** Told when data read before may be stale: see `onStale`. */
   readonly #staleListeners: Array<() => void> = [];
-  /** Resolves when the previous holder of the lock lets go. */
-  #lockTail: Promise<void> = Promise.resolve();
+  #locked = false;
+  readonly #waiting: Array<() => void> = [];
   /** The physical transaction this class has open: none, this turn's read snapshot, or a batch. */
   #state: 'idle' | 'reading' | 'writing' = 'idle';
   /** The batch being filled; set exactly while `#state` is 'writing'. */
@@ -121,7 +121,8 @@ export class GroupCommit {
 
   /** Runs `work` as one logical transaction; resolves with its result once its batch has committed. */
   async run<T>(work: () => Promise<T>): Promise<T> {
-    const unlock = await this.#lock();
+    const waiting = this.#lock();
+    if (waiting !== undefined) await waiting;
     let batch: Batch;
     let result: T;
     try {
@@ -137,7 +138,7 @@ export class GroupCommit {
         throw error;
       }
     } finally {
-      unlock();
+      this.#unlock();
     }
     await batch.committed;
     return result;
@@ -178,7 +179,8 @@ export class GroupCommit {
    * the database is closed).
    */
   async flush(): Promise<void> {
-    const unlock = await this.#lock();
+    const waiting = this.#lock();
+    if (waiting !== undefined) await waiting;
     try {
       this.#endRead();
       if (this.#batch !== undefined) this.#commitNow(this.#batch);
@@ -186,7 +188,7 @@ export class GroupCommit {
       // The batch's members have heard why; closing goes on.
     } finally {
       this.#closed = true;
-      unlock();
+      this.#unlock();
     }
   }
 
@@ -195,16 +197,24 @@ export class GroupCommit {
     this.#closed = false;
   }
 
-  /** A FIFO lock: resolves with the function that releases it. */
-  async #lock(): Promise<() => void> {
-    const previous = this.#lockTail;
-    let release!: () => void;
-    this.#lockTail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    return release;
+  /**
+   * A FIFO lock. Free, it is taken at once, without a promise (the common case: one logical
+   * transaction runs to its end before the next request is even parsed); taken, the caller waits
+   * in line and is handed the lock by the one before it.
+   */
+  #lock(): Promise<void> | undefined {
+    if (!this.#locked) {
+      this.#locked = true;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.#waiting.push(resolve));
   }
+
+  readonly #unlock = (): void => {
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#locked = false;
+    else next(); // stays locked: handed over
+  };
 
   #currentBatch(): Batch {
     if (this.#batch !== undefined && !this.#database.inTransaction) {
@@ -226,13 +236,14 @@ export class GroupCommit {
   }
 
   async #commitBatch(batch: Batch): Promise<void> {
-    const unlock = await this.#lock();
+    const waiting = this.#lock();
+    if (waiting !== undefined) await waiting;
     try {
       if (this.#batch === batch) this.#commitNow(batch);
     } catch {
       // #commitNow failed the batch; its members hear it through `committed`.
     } finally {
-      unlock();
+      this.#unlock();
     }
   }
 

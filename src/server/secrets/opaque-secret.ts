@@ -32,8 +32,16 @@ export function generateSecret(): string {
 const timePrefixLength = 11;
 const timeOrderedToken = /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/;
 
+let prefixAt = 0;
+let prefix = '';
+
 function timePrefix(): string {
-  return Date.now().toString(16).padStart(timePrefixLength, '0');
+  const now = Date.now();
+  if (now !== prefixAt) {
+    prefixAt = now;
+    prefix = now.toString(16).padStart(timePrefixLength, '0');
+  }
+  return prefix;
 }
 
 /**
