@@ -102,11 +102,13 @@ function deepFreeze<T extends object>(record: T): T {
 const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
 
 /**
- * `Storage` on the embedded SQLite database: `KyselyStorage` with two differences, both for the
- * token endpoint's speed and neither visible through the interface.
+ * `Storage` on the embedded SQLite database: `KyselyStorage` made fast for the token endpoint,
+ * with nothing of it visible through the interface.
  * - Transactions are group-committed (`GroupCommit`): concurrent requests share one commit, and
  *   each still returns only after its own writes are on disk.
- * - The statements of the token endpoint run as prepared statements, without Kysely's query building.
+ * - Reads outside a transaction share one read transaction per event-loop turn.
+ * - The statements of the hot paths run as prepared statements, without Kysely's query building.
+ * - Clients and the active signing keys are cached, and dropped whenever they may have changed.
  *
  * Every write made outside a transaction runs as a transaction of its own, so it too returns only
  * once committed. Otherwise it would join a batch that commits later, and a failed commit would
