@@ -143,6 +143,13 @@ export class SqliteStorage extends KyselyStorage {
     this.#transactionView = shared === undefined ? new SqliteStorage(db, database, this) : this;
   }
 
+  /** One row by a prepared statement, in this turn's read snapshot (or the open batch). */
+  #read<P extends unknown[], R, T>(statement: BetterSqlite3.Statement<P, R>, parameters: P, fromRow: (row: R) => T): Promise<T | undefined> {
+    this.#group.beginRead();
+    const row = statement.get(...parameters);
+    return Promise.resolve(row === undefined ? undefined : fromRow(row));
+  }
+
   /** Prepared on first use: the tables exist only once migrations have run. */
   get #sql(): HotStatements {
     this.#statements.prepared ??= new HotStatements(this.#statements.database);
@@ -215,20 +222,16 @@ export class SqliteStorage extends KyselyStorage {
     this.#sql.insert('access_tokens', accessTokenToRow(token));
   }
 
-  override async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
-    this.#group.beginRead();
-    const row = this.#sql.findAccessToken.get(hash);
-    return row && accessTokenFromRow(row);
+  override findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
+    return this.#read(this.#sql.findAccessToken, [hash], accessTokenFromRow);
   }
 
   override async insertRefreshToken(token: RefreshTokenRecord): Promise<void> {
     this.#sql.insert('refresh_tokens', refreshTokenToRow(token));
   }
 
-  override async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
-    this.#group.beginRead();
-    const row = this.#sql.findRefreshToken.get(hash);
-    return row && refreshTokenFromRow(row);
+  override findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    return this.#read(this.#sql.findRefreshToken, [hash], refreshTokenFromRow);
   }
 
   override async rotateRefreshToken(hash: string, now: number): Promise<ConsumeResult<RefreshTokenRecord>> {
@@ -238,22 +241,16 @@ export class SqliteStorage extends KyselyStorage {
     return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: refreshTokenFromRow(existing) };
   }
 
-  override async findAccount(id: string): Promise<AccountRecord | undefined> {
-    this.#group.beginRead();
-    const row = this.#sql.findAccount.get(id);
-    return row && accountFromRow(row);
+  override findAccount(id: string): Promise<AccountRecord | undefined> {
+    return this.#read(this.#sql.findAccount, [id], accountFromRow);
   }
 
-  override async findSession(idHash: string): Promise<SessionRecord | undefined> {
-    this.#group.beginRead();
-    const row = this.#sql.findSession.get(idHash);
-    return row && sessionFromRow(row);
+  override findSession(idHash: string): Promise<SessionRecord | undefined> {
+    return this.#read(this.#sql.findSession, [idHash], sessionFromRow);
   }
 
-  override async findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined> {
-    this.#group.beginRead();
-    const row = this.#sql.findGrant.get(accountId, clientId);
-    return row && grantFromRow(row);
+  override findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined> {
+    return this.#read(this.#sql.findGrant, [accountId, clientId], grantFromRow);
   }
 
   override async touchGrant(accountId: string, clientId: string, now: number): Promise<void> {
