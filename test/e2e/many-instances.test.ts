@@ -18,7 +18,7 @@ import { freePort } from '../support/listening-server.ts';
 import pg from 'pg';
 import { createTestSchema, testPostgresUrl } from '../support/postgres.ts';
 import { runGatehouse } from '../support/gatehouse-cli.ts';
-import { pkceAuthorizationRequest, type PkceAuthorization } from '../support/http-browser.ts';
+import { Browser, hiddenFields, location, pkceAuthorizationRequest, type PkceAuthorization } from '../support/http-browser.ts';
 
 /*
  * DESIGN "Scale-out": N stateless Gatehouse processes on one PostgreSQL behave as one server.
@@ -99,68 +99,6 @@ async function startInstance(t: TestContext, databaseUrl: string, keyEncryptionK
     throw new Error(`${error.message}; stdout: ${stdout}; stderr: ${stderr}`);
   });
   return issuer;
-}
-
-// The browser: one cookie jar for both instances, redirects never followed
-
-class Browser {
-  readonly #cookies = new Map<string, string>();
-
-  #store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const expired = attributes.some((attribute) => {
-        const [key = '', val = ''] = attribute.split('=');
-        if (key.toLowerCase() === 'max-age') return Number(val) <= 0;
-        if (key.toLowerCase() === 'expires') return Date.parse(val) <= Date.now();
-        return false;
-      });
-      if (value === '' || expired) this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-
-  #header(): string {
-    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  async get(url: string | URL): Promise<Response> {
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: this.#header() } });
-    this.#store(response);
-    return response;
-  }
-
-  async post(url: string | URL, fields: Map<string, string>): Promise<Response> {
-    const response = await fetch(url, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: this.#header(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams([...fields]),
-    });
-    this.#store(response);
-    return response;
-  }
-}
-
-function unescapeHtml(text: string): string {
-  return text.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-}
-
-function hiddenFields(page: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const match of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields.set(unescapeHtml(match[1]!), unescapeHtml(match[2]!));
-  }
-  return fields;
-}
-
-function location(response: Response): string {
-  const value = response.headers.get('location');
-  assert.ok(value !== null, `expected a Location header on ${response.status} ${response.url}`);
-  return value;
 }
 
 // The client's side of the protocol
@@ -323,7 +261,7 @@ async function startCluster(t: TestContext): Promise<Cluster> {
   ]);
 
   // One login and one consent, through A; every code after that is one GET of /authorize.
-  const browser = new Browser();
+  const browser = new Browser(a); // one cookie jar for both instances: every URL here is absolute
   const first = authorizationRequest(a, client, clientScopes);
   const returnTo = await logIn(browser, a, first.url);
   codeFrom(await allow(browser, a, await browser.get(new URL(returnTo, a))), a);
@@ -396,7 +334,7 @@ test('two gatehouse processes on one PostgreSQL schema act as one server', async
   await t.test('a login session made at A is honoured at B, and consent remembered at A lets B issue a code at once', async () => {
     const { calendar } = cluster;
     // A browser of its own, with no session yet.
-    const browser = new Browser();
+    const browser = new Browser(a); // one cookie jar for both instances: every URL here is absolute
     const authorization = authorizationRequest(a, calendar, 'profile');
     const returnTo = await logIn(browser, a, authorization.url);
     assert.match(returnTo, /^\/authorize\?/);

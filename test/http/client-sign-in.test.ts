@@ -24,7 +24,7 @@ import { registerClient } from '../../src/server/clients/register-client.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { OAuthError, type OAuthErrorCode } from '../../src/shared/oauth-error.ts';
 import { startListeningServer, type ListeningServer } from '../support/listening-server.ts';
-import { BrowserCookies, hiddenFields, unescapeHtml } from '../support/http-browser.ts';
+import { Browser, hiddenFields, location, unescapeHtml } from '../support/http-browser.ts';
 
 const password = 'correct horse battery staple';
 const redirectUri = 'https://mine.example/callback';
@@ -50,34 +50,6 @@ function formAction(page: string): string {
   return unescapeHtml(match[1]!);
 }
 
-/** A browser tab: never follows redirects on its own, keeps cookies. */
-class Browser {
-  readonly cookies = new BrowserCookies();
-  constructor(readonly origin: string) {}
-
-  async get(url: string | URL): Promise<Response> {
-    const response = await fetch(new URL(url, this.origin), { redirect: 'manual', headers: { cookie: this.cookies.header() } });
-    this.cookies.store(response);
-    return response;
-  }
-
-  async post(url: string, fields: Map<string, string>): Promise<Response> {
-    const response = await fetch(new URL(url, this.origin), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: this.cookies.header(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams([...fields]),
-    });
-    this.cookies.store(response);
-    return response;
-  }
-}
-
-function location(response: Response): string {
-  const value = response.headers.get('location');
-  assert.ok(value !== null, `expected a Location header on ${response.status} ${response.url}`);
-  return value;
-}
 
 /** The user at Gatehouse: log in as alice, allow on the consent page; returns the callback URL. */
 async function approveAtGatehouse(server: ListeningServer, authorizationUrl: string): Promise<URL> {

@@ -62,7 +62,7 @@ export class Browser {
     return response;
   }
 
-  async post(url: string, fields: Map<string, string>): Promise<Response> {
+  async post(url: string | URL, fields: Map<string, string>): Promise<Response> {
     const response = await fetch(new URL(url, this.origin), {
       method: 'POST',
       redirect: 'manual',
