@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchSharedChromium } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
@@ -16,7 +14,7 @@ import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
-import { runGatehouse } from '../support/gatehouse-cli.ts';
+import { exited, runGatehouse, startGatehouse, withTimeout, type RunningGatehouse } from '../support/gatehouse-cli.ts';
 
 /*
  * The seed's whole story in a real browser against a real `gatehouse start`: the client and the
@@ -25,8 +23,6 @@ import { runGatehouse } from '../support/gatehouse-cli.ts';
  * A second test drives the login and consent pages with the keyboard alone.
  */
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = join(repoRoot, 'bin', 'gatehouse.js');
 const password = 'correct horse battery staple';
 
 /*
@@ -63,64 +59,9 @@ function runCli(args: string[], databaseUrl: string, stdin?: string): Promise<Cl
 }
 
 /** Resolves when the child has exited (at once if it already has). */
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
-interface RunningGatehouse {
-  child: ChildProcess;
-  issuer: string;
-  /** Everything the server printed so far. */
-  output(): string;
-}
 
-/** `gatehouse start` as a child process; resolves once it prints that it is listening. */
-async function startGatehouse(t: TestContext, databaseUrl: string): Promise<RunningGatehouse> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [cliPath, 'start'], {
-    cwd: repoRoot,
-    env: cliEnv(databaseUrl, { PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_ISSUER: issuer }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    try {
-      await withTimeout(exited(child), 10_000, 'gatehouse to stop');
-    } catch {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const listening = new Promise<void>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (stdout.includes(`listening on ${issuer}`)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`gatehouse start exited with ${code} before listening: ${stderr}`)));
-    child.once('error', reject);
-  });
-  try {
-    // Generous, because `gatehouse start` competes for the CPU with the rest of the suite.
-    await withTimeout(listening, 30_000, `"listening on ${issuer}" from gatehouse start`);
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; stdout: ${stdout}; stderr: ${stderr}`);
-  }
-  return { child, issuer, output: () => stdout };
-}
 
 interface Callback {
   /** The registered redirect URI. */
@@ -182,7 +123,7 @@ async function setUpWithCli(t: TestContext): Promise<Setup & { gatehouse: Runnin
       databaseUrl,
       `${password}\n`,
     ),
-    startGatehouse(t, databaseUrl),
+    startGatehouse(t, cliEnv(databaseUrl), 30_000),
   ]);
   assert.equal(user.code, 0, user.stderr);
   const account = JSON.parse(user.stdout) as Record<string, unknown>;

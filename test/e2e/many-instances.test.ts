@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
@@ -14,10 +11,9 @@ import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import type { Storage } from '../../src/storage/storage.ts';
-import { freePort } from '../support/listening-server.ts';
 import pg from 'pg';
 import { createTestSchema, testPostgresUrl } from '../support/postgres.ts';
-import { runGatehouse } from '../support/gatehouse-cli.ts';
+import { runGatehouse, startGatehouse } from '../support/gatehouse-cli.ts';
 import { Browser, hiddenFields, location, pkceAuthorizationRequest, type PkceAuthorization } from '../support/http-browser.ts';
 
 /*
@@ -27,8 +23,6 @@ import { Browser, hiddenFields, location, pkceAuthorizationRequest, type PkceAut
  * (browsers scope cookies by host, not port, so a real browser would do the same here).
  */
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = join(repoRoot, 'bin', 'gatehouse.js');
 const password = 'correct horse battery staple';
 const redirectUri = 'https://mine.example/callback';
 
@@ -50,55 +44,11 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return runGatehouse(args, { env });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
-/** `gatehouse start` on its own port and issuer; resolves once it prints that it is listening. */
+/** `gatehouse start` on its own port and issuer; resolves with the issuer once it is listening. */
 async function startInstance(t: TestContext, databaseUrl: string, keyEncryptionKey: string): Promise<string> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [cliPath, 'start'], {
-    cwd: repoRoot,
-    env: cliEnv(databaseUrl, keyEncryptionKey, { PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_ISSUER: issuer }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    try {
-      await withTimeout(exited(child), 10_000, 'gatehouse to stop');
-    } catch {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const listening = new Promise<void>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (stdout.includes(`listening on ${issuer}`)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`gatehouse start exited with ${code} before listening: ${stderr}`)));
-    child.once('error', reject);
-  });
-  // Generous: `gatehouse start` competes for the CPU with the rest of the suite, and its migration
-  // may wait for another one in the same database.
-  await withTimeout(listening, 60_000, `"listening on ${issuer}"`).catch((error: Error) => {
-    throw new Error(`${error.message}; stdout: ${stdout}; stderr: ${stderr}`);
-  });
-  return issuer;
+  return (await startGatehouse(t, cliEnv(databaseUrl, keyEncryptionKey))).issuer;
 }
 
 // The client's side of the protocol

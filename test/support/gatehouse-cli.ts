@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './listening-server.ts';
 
 /** The checkout, and the command a user runs (`npx gatehouse …`). */
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,4 +52,68 @@ export function onlyEnv(variables: Record<string, string | undefined>): NodeJS.P
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   for (const [name, value] of Object.entries(variables)) if (value !== undefined) env[name] = value;
   return env;
+}
+
+/** Resolves with the exit code once `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface RunningGatehouse {
+  child: ChildProcess;
+  issuer: string;
+  /** Everything the server printed so far. */
+  output(): string;
+}
+
+/**
+ * `gatehouse start` as a child process on a free port of 127.0.0.1, with `env` plus its PORT, HOST
+ * and GATEHOUSE_ISSUER; resolves once it prints that it is listening. The test ends it (SIGTERM,
+ * then SIGKILL after 10 s). Generous by default, because the server competes for the CPU with
+ * the rest of the suite and its migration may wait for another one in the same database.
+ */
+export async function startGatehouse(t: TestContext, env: NodeJS.ProcessEnv, readyTimeoutMs = 60_000): Promise<RunningGatehouse> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [gatehouseBin, 'start'], {
+    cwd: repoRoot,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_ISSUER: issuer },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    try {
+      await withTimeout(exited(child), 10_000, 'gatehouse to stop');
+    } catch {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes(`listening on ${issuer}`)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`gatehouse start exited with ${code} before listening: ${stderr}`)));
+    child.once('error', reject);
+  });
+  try {
+    await withTimeout(listening, readyTimeoutMs, `"listening on ${issuer}" from gatehouse start`);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; stdout: ${stdout}; stderr: ${stderr}`);
+  }
+  return { child, issuer, output: () => stdout };
 }
