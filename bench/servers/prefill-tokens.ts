@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret, timePrefix } from '../../src/server/secrets/opaque-secret.ts';
 import { announce } from './protocol.ts';
 
 const [path, clientId, countText] = process.argv.slice(2);
@@ -39,7 +39,7 @@ async function insertLiveTokens(path: string, clientId: string, count: number): 
   const insertBatch = (size: number) => {
     const random = randomBytes(size * 48);
     for (let i = 0; i < size; i++) {
-      const prefix = issuedAt().toString(16).padStart(11, '0');
+      const prefix = timePrefix(issuedAt());
       const hash = hashSecret(prefix + random.subarray(i * 48, i * 48 + 32).toString('base64url'));
       insert.run(hash, prefix + random.subarray(i * 48 + 32, i * 48 + 48).toString('hex'), clientId, scopes, expiresAt, now);
     }

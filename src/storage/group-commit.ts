@@ -174,10 +174,7 @@ export class GroupCommit {
     if (this.#database.inTransaction) this.#commit.run();
   };
 
-  /**
-   * Lets every logical transaction already waiting finish, commits, and refuses new ones (before
-   * the database is closed).
-   */
+  /** Lets every logical transaction already waiting finish, and commits (before a migration). */
   async flush(): Promise<void> {
     const waiting = this.#lock();
     if (waiting !== undefined) await waiting;
@@ -185,16 +182,16 @@ export class GroupCommit {
       this.#endRead();
       if (this.#batch !== undefined) this.#commitNow(this.#batch);
     } catch {
-      // The batch's members have heard why; closing goes on.
+      // The batch's members have heard why.
     } finally {
-      this.#closed = true;
       this.#unlock();
     }
   }
 
-  /** Reopens after `flush()` (migrations flush, then the server goes on). */
-  reopen(): void {
-    this.#closed = false;
+  /** `flush()`, then refuses new logical transactions (before the database is closed). */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
   }
 
   /**

@@ -125,7 +125,7 @@ export class SqliteStorage extends KyselyStorage {
    */
   readonly #clients: Map<string, ClientRecord>;
   /** The active signing key per algorithm, read on every JWT; kept like `#clients`. */
-  readonly #activeKeys: Map<SigningAlgorithm, SigningKeyRecord | undefined>;
+  readonly #activeKeys: Map<SigningAlgorithm, SigningKeyRecord>;
   readonly #transactionView: SqliteStorage;
 
   constructor(db: Kysely<Database>, database: BetterSqlite3.Database, shared?: SqliteStorage) {
@@ -169,11 +169,7 @@ export class SqliteStorage extends KyselyStorage {
 
   override async migrate(): Promise<void> {
     await this.#group.flush(); // Kysely's migrator opens transactions of its own
-    try {
-      await super.migrate();
-    } finally {
-      this.#group.reopen();
-    }
+    await super.migrate();
   }
 
   /** @internal Before each write inside a transaction: throws once the database has lost it. */
@@ -182,7 +178,7 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async close(): Promise<void> {
-    await this.#group.flush();
+    await this.#group.close();
     await super.close();
   }
 
@@ -259,7 +255,8 @@ export class SqliteStorage extends KyselyStorage {
 
   override async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
     this.#group.beginRead(); // first: it may find the cache stale
-    if (this.#activeKeys.has(alg)) return this.#activeKeys.get(alg);
+    const cached = this.#activeKeys.get(alg);
+    if (cached !== undefined) return cached;
     const row = this.#sql.findActiveSigningKey.get(alg);
     const key = row && deepFreeze(signingKeyFromRow(row));
     if (key !== undefined) this.#activeKeys.set(alg, key);

@@ -50,8 +50,6 @@ async function open(t: TestContext) {
   return { storage, database, onDisk, path };
 }
 
-const openWithPath = open;
-
 /** A second storage on the same file, as another process would have. */
 async function openOther(t: TestContext, path: string): Promise<SqliteStorage> {
   const { dialect, database } = openSqlite(path);
@@ -167,7 +165,7 @@ test('close lets the transactions already waiting finish, then refuses new ones'
 });
 
 test('clients are cached, but a change committed by another process is seen at the next turn', async (t) => {
-  const { storage, path } = await openWithPath(t);
+  const { storage, path } = await open(t);
   assert.equal((await storage.findClient('c1'))?.name, 'client');
   // The CLI, say: another connection to the same file.
   const other = await openOther(t, path);
@@ -197,7 +195,7 @@ test('a client change that rolls back is never served from the cache, even if re
 });
 
 test('the active signing key is cached, and a rotation by another process is seen at the next turn', async (t) => {
-  const { storage, path } = await openWithPath(t);
+  const { storage, path } = await open(t);
   const key = (kid: string, createdAt: number) => ({
     kid,
     alg: 'ES256' as const,

@@ -35,11 +35,11 @@ const timeOrderedToken = /^[0-9a-f]{11}[A-Za-z0-9_-]{43}$/;
 let prefixAt = 0;
 let prefix = '';
 
-function timePrefix(): string {
-  const now = Date.now();
-  if (now !== prefixAt) {
-    prefixAt = now;
-    prefix = now.toString(16).padStart(timePrefixLength, '0');
+/** The time prefix of tokens made at `at` (milliseconds): 11 hex digits. */
+export function timePrefix(at = Date.now()): string {
+  if (at !== prefixAt) {
+    prefixAt = at;
+    prefix = at.toString(16).padStart(timePrefixLength, '0');
   }
   return prefix;
 }
@@ -76,9 +76,19 @@ export function generateTimeOrderedIdentifier(): string {
  * same reason: its hash alone would land on a random index page.
  */
 export function hashSecret(secret: string): string {
-  const digest = createHash('sha256').update(secret, 'utf8').digest('base64url');
-  const prefix = timePrefixOf(secret);
-  return prefix === undefined ? digest : prefix + digest;
+  return (timePrefixOf(secret) ?? '') + sha256(secret);
+}
+
+/**
+ * `hashSecret` of a JWT this server has just signed with `jti`, without reading the jti back
+ * out of the token.
+ */
+export function hashIssuedJwt(jwt: string, jti: string): string {
+  return (timeOrderedJti.test(jti) ? jti.slice(0, timePrefixLength) : '') + sha256(jwt);
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
 }
 
 const timeOrderedJti = /^[0-9a-f]{43}$/;

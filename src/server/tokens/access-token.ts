@@ -2,7 +2,13 @@ import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signJwt } from '../keys/jws.ts';
-import { generateTimeOrderedIdentifier, generateToken } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret } from '../secrets/opaque-secret.ts';
+
+/** The token for the client, and the key it is stored (and later looked up) under. */
+export interface MintedAccessToken {
+  token: string;
+  hash: string;
+}
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -20,12 +26,17 @@ export interface AccessTokenInput {
  * can verify it with /jwks alone. Either way the server stores its hash, so it can be
  * introspected and revoked.
  */
-export async function mintAccessToken(input: AccessTokenInput, storage: Storage, ctx: ServerContext): Promise<string> {
-  if (!wantsJwt(input, ctx)) return generateToken();
+export async function mintAccessToken(input: AccessTokenInput, storage: Storage, ctx: ServerContext): Promise<MintedAccessToken> {
+  if (!wantsJwt(input, ctx)) {
+    const token = generateToken();
+    return { token, hash: hashSecret(token) };
+  }
   const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
+  // Time-ordered, so that the token's stored key is too (secrets/opaque-secret.ts, hashSecret).
+  const jti = generateTimeOrderedIdentifier();
   // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
-  return signJwt(
+  const token = signJwt(
     { alg: key.alg, kid: key.kid, typ: 'at+jwt' },
     {
       // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; auth_time when a user signed in.
@@ -34,14 +45,14 @@ export async function mintAccessToken(input: AccessTokenInput, storage: Storage,
       aud: accessTokenAudience(input.audience, ctx),
       iat: now,
       exp: Math.floor(input.expiresAt / 1000),
-      // Time-ordered, so that the token's stored key is too (secrets/opaque-secret.ts, hashSecret).
-      jti: generateTimeOrderedIdentifier(),
+      jti,
       client_id: input.client.id,
       scope: formatScope(input.scopes),
       ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
     },
     key.privateKey,
   );
+  return { token, hash: hashIssuedJwt(token, jti) };
 }
 
 /**

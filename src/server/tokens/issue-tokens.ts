@@ -48,13 +48,13 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
   const accessTtl = grant.client.accessTokenTtlSeconds ?? ctx.config.accessTokenTtlSeconds;
   const refreshTtl = grant.client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
   const expiresAt = secondsFromNow(ctx.clock, accessTtl);
-  const accessToken = await mintAccessToken(
+  const { token: accessToken, hash: accessTokenKey } = await mintAccessToken(
     { client: grant.client, accountId: grant.accountId, scopes: grant.scopes, audience: grant.audience, authTime: grant.authTime, expiresAt },
     storage,
     ctx,
   );
   await storage.insertAccessToken({
-    hash: hashSecret(accessToken),
+    hash: accessTokenKey,
     familyId: grant.familyId,
     clientId: grant.client.id,
     accountId: grant.accountId,
