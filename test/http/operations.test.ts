@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildServer } from '../../src/server/app.ts';
-import { defaultConfig } from '../../src/server/config/defaults.ts';
-import { finishConfig } from '../../src/server/config/load.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
-import { createServerContext } from '../../src/server/context.ts';
-import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
-import { ManualClock } from '../../src/shared/clock.ts';
-import { openStorage } from '../../src/storage/open-storage.ts';
 import {
   CookieJar,
   authorizeUrl,
@@ -27,7 +18,6 @@ import {
   form,
   formFields,
   issueCode,
-  issuer,
   logIn,
   password,
   redeemCode,
@@ -143,35 +133,11 @@ test('/metrics is not served unless metricsEnabled is on', async (t) => {
 // ---------------------------------------------------------------------------------------------
 // Logs
 
-/** A server like buildTestServer's, but logging every level as JSON lines into `lines`. */
+/** A test server logging every level as JSON lines into `lines`. */
 async function buildLoggingServer(): Promise<{ server: TestServer; lines: string[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-logs-'));
-  const config = finishConfig({
-    ...defaultConfig(),
-    issuer,
-    databaseUrl: `sqlite:${join(dir, 'gatehouse.db')}`,
-    scopes: { 'calendar.read': { description: 'Read your calendar events' } },
-  });
-  const storage = await openStorage(config.databaseUrl);
-  const clock = new ManualClock(Date.UTC(2026, 10, 27, 12));
-  const keyEncryption = new KeyEncryption(randomBytes(32));
   const lines: string[] = [];
   const destination = { write: (chunk: string) => void lines.push(chunk) };
-  const app = await buildServer({ config, storage, clock, keyEncryption, logger: { level: 'trace', destination } });
-  const ctx = createServerContext(config, storage, clock, keyEncryption);
-  const server: TestServer = {
-    app,
-    clock,
-    storage,
-    ctx,
-    config,
-    async close() {
-      await app.close();
-      await storage.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return { server, lines };
+  return { server: await buildTestServer({}, { level: 'trace', destination }), lines };
 }
 
 test('logs: JSON lines, the request id on every line of a request, and no secret of a full flow', async (t) => {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { join } from 'node:path';
@@ -116,4 +117,18 @@ export async function startGatehouse(t: TestContext, env: NodeJS.ProcessEnv, rea
     throw new Error(`${(error as Error).message}; stdout: ${stdout}; stderr: ${stderr}`);
   }
   return { child, issuer, output: () => stdout };
+}
+
+/** A command that worked: exit code 0 and nothing on stderr. */
+export function assertSucceeded(run: CliRun, what: string): void {
+  assert.equal(run.code, 0, `${what} failed: ${run.stderr}`);
+  assert.equal(run.stderr, '', `${what} wrote to stderr`);
+}
+
+/** The contract for bad input: exactly one line on stderr, prefixed, nothing on stdout, exit ≠ 0. */
+export function assertOneLineError(run: CliRun, message: RegExp): void {
+  assert.notEqual(run.code, 0, `expected a non-zero exit code; stdout: ${run.stdout}`);
+  assert.match(run.stderr, /^gatehouse: [^\n]+\n$/, `stderr must be one "gatehouse: " line, got ${JSON.stringify(run.stderr)}`);
+  assert.match(run.stderr, message);
+  assert.equal(run.stdout, '');
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { buildServer } from '../../src/server/app.ts';
+import { buildServer, type BuildServerInput } from '../../src/server/app.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient, type ClientRegistration } from '../../src/server/clients/register-client.ts';
 import { defaultConfig, type GatehouseConfig } from '../../src/server/config/defaults.ts';
@@ -35,7 +35,11 @@ export interface TestServer {
  * A fresh server for one test: its own SQLite file in a temporary folder, a frozen clock, and
  * the configuration overrides the test asks for.
  */
-export async function buildTestServer(overrides: Partial<GatehouseConfig> = {}): Promise<TestServer> {
+export async function buildTestServer(
+  overrides: Partial<GatehouseConfig> = {},
+  /** Logging, as `buildServer` takes it; off unless a test reads the log. */
+  logger: BuildServerInput['logger'] = false,
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const config = finishConfig({
     ...defaultConfig(),
@@ -47,7 +51,7 @@ export async function buildTestServer(overrides: Partial<GatehouseConfig> = {}):
   const storage = await openStorage(config.databaseUrl);
   const clock = new ManualClock(Date.UTC(2026, 10, 27, 12));
   const keyEncryption = new KeyEncryption(randomBytes(32));
-  const app = await buildServer({ config, storage, clock, keyEncryption });
+  const app = await buildServer({ config, storage, clock, keyEncryption, logger });
   const ctx = createServerContext(config, storage, clock, keyEncryption);
   return {
     app,

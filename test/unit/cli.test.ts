@@ -6,7 +6,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { verifyPassword } from '../../src/server/accounts/password.ts';
 import { hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
-import { onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
+import { assertOneLineError, assertSucceeded, onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
 
 /**
  * The `gatehouse` command run as its users run it: a separate `node bin/gatehouse.js` process
@@ -42,18 +42,7 @@ function runGatehouse(args: string[], databaseUrl: string, stdin?: string): Prom
   return runCli(args, { env: onlyEnv({ DATABASE_URL: databaseUrl }), stdin });
 }
 
-function assertSucceeded(run: Run, what: string): void {
-  assert.equal(run.code, 0, `${what} failed: ${run.stderr}`);
-  assert.equal(run.stderr, '', `${what} wrote to stderr`);
-}
 
-/** The contract for bad input: exactly one line on stderr, prefixed, nothing on stdout, exit ≠ 0. */
-function assertOneLineError(run: Run, message: RegExp): void {
-  assert.notEqual(run.code, 0, `expected a non-zero exit code; stdout: ${run.stdout}`);
-  assert.match(run.stderr, /^gatehouse: [^\n]+\n$/, `stderr must be one "gatehouse: " line, got ${JSON.stringify(run.stderr)}`);
-  assert.match(run.stderr, message);
-  assert.equal(run.stdout, '');
-}
 
 /** The raw bytes of the SQLite database, with its write-ahead log if one is left. */
 function rawDatabaseBytes(databaseFile: string): string {

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/server/config/load.ts';
 import { createServerContext } from '../../src/server/context.ts';
 import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
-import { onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
+import { assertOneLineError, assertSucceeded, onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
 
 /**
  * `gatehouse keys list | rotate`, the key-encryption key and the client options of tokens for
@@ -60,18 +60,7 @@ function runGatehouse(args: string[], env: Record<string, string | undefined>): 
   return runCli(args, { env: onlyEnv(env) });
 }
 
-function assertSucceeded(run: Run, what: string): void {
-  assert.equal(run.code, 0, `${what} failed: ${run.stderr}`);
-  assert.equal(run.stderr, '', `${what} wrote to stderr`);
-}
 
-/** The contract for bad input: exactly one line on stderr, prefixed, nothing on stdout, exit ≠ 0. */
-function assertOneLineError(run: Run, message: RegExp): void {
-  assert.notEqual(run.code, 0, `expected a non-zero exit code; stdout: ${run.stdout}`);
-  assert.match(run.stderr, /^gatehouse: [^\n]+\n$/, `stderr must be one "gatehouse: " line, got ${JSON.stringify(run.stderr)}`);
-  assert.match(run.stderr, message);
-  assert.equal(run.stdout, '');
-}
 
 interface KeyRow {
   kid: string;
