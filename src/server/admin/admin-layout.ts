@@ -1,7 +1,7 @@
-import { localeNames, locales, type Locale } from '../i18n/locales.ts';
+import type { Locale } from '../i18n/locales.ts';
 import { t, type MessageKey } from '../i18n/translate.ts';
 import { html, type Html } from '../pages/html.ts';
-import { languageSwitchUrl } from '../pages/layout.ts';
+import { languageSwitcher } from '../pages/layout.ts';
 import type { PageContext } from '../pages/page-context.ts';
 
 /** The console's sections, in the order of its navigation. */
@@ -32,31 +32,23 @@ export interface AdminPageFrame {
   error?: string | Html | undefined;
 }
 
-/** The language switcher, as on the user's pages (GET /lang sets the cookie and comes back). */
-function languageSwitcher(locale: Locale, path: string): Html {
-  return html`<footer class="site">
-<nav aria-label="${t(locale, 'layout.language')}"><ul>
-${locales.map((other) =>
-  other === locale
-    ? html`<li><span lang="${other}" aria-current="true">${localeNames[other]}</span></li>`
-    : html`<li><a href="${languageSwitchUrl(other, path)}" lang="${other}" hreflang="${other}">${localeNames[other]}</a></li>`,
-)}
-</ul></nav>
-</footer>`;
+/** The head of every console page: one stylesheet of our own, no script, no referrer. */
+function adminHead(locale: Locale, title: string | Html, productName: string): Html {
+  return html`<!doctype html>
+<html lang="${locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title} · ${t(locale, 'admin.brand', { product: productName })}</title>
+<link rel="stylesheet" href="/admin/assets/admin.css">
+</head>`;
 }
 
 /** Every console page: the bar with the sections, then the page. No script, one stylesheet of our own. */
 export function adminLayout(frame: AdminPageFrame, body: Html): string {
   const m = (key: MessageKey, params?: Record<string, string | number | Html>) => t(frame.locale, key, params);
-  return html`<!doctype html>
-<html lang="${frame.locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${frame.title} · ${m('admin.brand', { product: frame.productName })}</title>
-<link rel="stylesheet" href="/admin/assets/admin.css">
-</head>
+  return html`${adminHead(frame.locale, frame.title, frame.productName)}
 <body>
 <header class="bar">
 <a class="brand" href="/admin">${m('admin.brand', { product: frame.productName })}</a>
@@ -85,15 +77,7 @@ ${languageSwitcher(frame.locale, frame.path)}
 /** Shown to a signed-in user who is not an administrator (403). */
 export function forbiddenPage(page: PageContext, username: string, csrfToken: string): string {
   const m = (key: MessageKey, params?: Record<string, string | number | Html>) => t(page.locale, key, params);
-  return html`<!doctype html>
-<html lang="${page.locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${m('admin.forbidden.title')} · ${m('admin.brand', { product: page.productName })}</title>
-<link rel="stylesheet" href="/admin/assets/admin.css">
-</head>
+  return html`${adminHead(page.locale, m('admin.forbidden.title'), page.productName)}
 <body>
 <main>
 <section class="panel">

@@ -1,4 +1,4 @@
-import { localeNames, locales } from '../i18n/locales.ts';
+import { localeNames, locales, type Locale } from '../i18n/locales.ts';
 import { t } from '../i18n/translate.ts';
 import { html, type Html } from './html.ts';
 import { defaultPageContext, type PageContext } from './page-context.ts';
@@ -33,18 +33,26 @@ export function layout(title: string | Html, body: Html, page: PageContext = def
 <main class="card${wide}">
 ${body}
 </main>
-<footer class="site${wide}">
-<nav aria-label="${t(page.locale, 'layout.language')}"><ul>
-${locales.map((locale) =>
-  locale === page.locale
-    ? html`<li><span lang="${locale}" aria-current="true">${localeNames[locale]}</span></li>`
-    : html`<li><a href="${languageSwitchUrl(locale, page.path)}" lang="${locale}" hreflang="${locale}">${localeNames[locale]}</a></li>`,
-)}
-</ul></nav>
-</footer>
+${languageSwitcher(page.locale, page.path, wide)}
 </body>
 </html>
 `.value;
+}
+
+/**
+ * The language switcher at the foot of every page, the admin console's included: GET /lang sets
+ * the cookie and comes back to `path`.
+ */
+export function languageSwitcher(current: Locale, path: string, footerClass = ''): Html {
+  return html`<footer class="site${footerClass}">
+<nav aria-label="${t(current, 'layout.language')}"><ul>
+${locales.map((locale) =>
+  locale === current
+    ? html`<li><span lang="${locale}" aria-current="true">${localeNames[locale]}</span></li>`
+    : html`<li><a href="${languageSwitchUrl(locale, path)}" lang="${locale}" hreflang="${locale}">${localeNames[locale]}</a></li>`,
+)}
+</ul></nav>
+</footer>`;
 }
 
 /** The switcher's link: /lang sets the cookie and comes back here (see i18n/routes.ts). */
