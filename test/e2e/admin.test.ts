@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchSharedChromium } from '../support/chromium.ts';
+import { launchSharedChromium, localOnlyPage } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
-import { freePort, startListeningServer } from '../support/listening-server.ts';
+import { startCallbackServer, startListeningServer } from '../support/listening-server.ts';
 
 /*
  * The operator's side in a real browser against a real server: an administrator signs in to
@@ -25,36 +24,10 @@ const password = 'correct horse battery staple';
 
 const browserReady: Promise<Browser> = launchSharedChromium();
 
-/** The client app's redirect endpoint: records the query of every callback. */
-async function startCallbackServer(t: TestContext): Promise<{ uri: string; received: URLSearchParams[] }> {
-  const received: URLSearchParams[] = [];
-  const server: Server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname === '/callback') received.push(url.searchParams);
-    response.writeHead(url.pathname === '/callback' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    response.end('<!doctype html><title>Team calendar</title><h1>Signed in</h1>');
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { uri: `http://127.0.0.1:${port}/callback`, received };
-}
 
 /** A browser profile of its own that may reach 127.0.0.1 only. */
-async function newBrowserContext(t: TestContext, locale = 'en-US'): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
-  const context = await (await browserReady).newContext({ locale });
-  t.after(() => context.close());
-  const foreign: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'http:' && url.hostname === '127.0.0.1') return route.continue();
-    foreign.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  return { context, page: await context.newPage(), foreign };
+function newBrowserContext(t: TestContext, locale = 'en-US'): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  return localOnlyPage(t, browserReady, { locale });
 }
 
 async function signIn(page: Page, username: string): Promise<void> {
@@ -74,7 +47,7 @@ test('an administrator registers a client in /admin, and a user signs in with it
     await close();
   }
   const issuer = server.url;
-  const callback = await startCallbackServer(t);
+  const callback = await startCallbackServer(t, 'Team calendar');
 
   // The operator: /admin sends them to the login form and back.
   const operator = await newBrowserContext(t);

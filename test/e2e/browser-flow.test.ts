@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchSharedChromium } from '../support/chromium.ts';
+import { launchSharedChromium, localOnlyPage } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { createServerContext, type ServerContext } from '../../src/server/context.ts';
 import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
-import { freePort, startListeningServer } from '../support/listening-server.ts';
+import { startCallbackServer, startListeningServer, type CallbackServer } from '../support/listening-server.ts';
 import { exited, runGatehouse, startGatehouse, withTimeout, type RunningGatehouse } from '../support/gatehouse-cli.ts';
 
 /*
@@ -63,34 +62,11 @@ function runCli(args: string[], databaseUrl: string, stdin?: string): Promise<Cl
 
 
 
-interface Callback {
-  /** The registered redirect URI. */
-  uri: string;
-  /** The query of every request "Mine" received on its callback, in order. */
-  received: URLSearchParams[];
-}
 
-/** The "Mine" app's redirect endpoint: records what arrives and shows a page. */
-async function startCallbackServer(t: TestContext): Promise<Callback> {
-  const received: URLSearchParams[] = [];
-  const server: Server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname === '/callback') received.push(url.searchParams);
-    response.writeHead(url.pathname === '/callback' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    response.end('<!doctype html><title>Mine</title><h1>Mine got the callback</h1>');
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { uri: `http://127.0.0.1:${port}/callback`, received };
-}
 
 interface Setup {
   issuer: string;
-  callback: Callback;
+  callback: CallbackServer;
   clientId: string;
   clientSecret: string;
   sub: string;
@@ -101,7 +77,7 @@ async function setUpWithCli(t: TestContext): Promise<Setup & { gatehouse: Runnin
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const databaseUrl = `sqlite:${join(dir, 'gatehouse.db')}`;
-  const callback = await startCallbackServer(t);
+  const callback = await startCallbackServer(t, 'Mine');
 
   const created = await runCli(
     ['clients', 'create', '--name', 'Mine', '--redirect-uri', callback.uri, '--scope', 'profile email', '--json'],
@@ -145,7 +121,7 @@ async function setUpWithCli(t: TestContext): Promise<Setup & { gatehouse: Runnin
  * since every `gatehouse` command costs a Node start-up.
  */
 async function setUpInProcess(t: TestContext): Promise<Setup> {
-  const callback = await startCallbackServer(t);
+  const callback = await startCallbackServer(t, 'Mine');
   const server = await startListeningServer();
   t.after(() => server.close());
   const storage = await openStorage(server.databaseUrl);
@@ -163,17 +139,8 @@ async function setUpInProcess(t: TestContext): Promise<Setup> {
 }
 
 /** A browser profile of its own that may reach 127.0.0.1 only; anything else is recorded and refused. */
-async function newBrowserContext(t: TestContext): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
-  const context = await (await browserReady).newContext();
-  t.after(() => context.close());
-  const foreign: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'http:' && url.hostname === '127.0.0.1') return route.continue();
-    foreign.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  return { context, page: await context.newPage(), foreign };
+function newBrowserContext(t: TestContext): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  return localOnlyPage(t, browserReady);
 }
 
 function pkcePair(): { verifier: string; challenge: string } {

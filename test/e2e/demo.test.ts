@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
-import { launchSharedChromium } from '../support/chromium.ts';
+import { launchSharedChromium, localOnlyPage } from '../support/chromium.ts';
 import { startDemo } from '../../demo/start-demo.ts';
 import { freePort } from '../support/listening-server.ts';
 
@@ -39,17 +39,8 @@ async function demoPorts(): Promise<{ gatehouse: number; calendar: number; mine:
 }
 
 /** A browser page that may reach 127.0.0.1 only; anything else is recorded and refused. */
-async function newPage(t: TestContext): Promise<{ page: Page; foreign: string[] }> {
-  const context = await (await browserReady).newContext();
-  t.after(() => context.close());
-  const foreign: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'http:' && url.hostname === '127.0.0.1') return route.continue();
-    foreign.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  return { page: await context.newPage(), foreign };
+function newPage(t: TestContext): Promise<{ page: Page; foreign: string[] }> {
+  return localOnlyPage(t, browserReady);
 }
 
 /** What Mine's "Gatehouse token" line says: how often the vault refreshed, and the expiry. */

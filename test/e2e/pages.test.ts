@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchSharedChromium } from '../support/chromium.ts';
+import { launchSharedChromium, localOnlyPage } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
@@ -69,17 +69,8 @@ async function setUp(t: TestContext): Promise<Setup> {
 }
 
 /** A browser profile of its own (Accept-Language: `locale`) that may reach 127.0.0.1 only. */
-async function newPage(t: TestContext, locale = 'en-US'): Promise<{ page: Page; foreign: string[] }> {
-  const context = await (await browserReady).newContext({ locale, viewport: { width: 1280, height: 800 } });
-  t.after(() => context.close());
-  const foreign: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'http:' && url.hostname === '127.0.0.1') return route.continue();
-    foreign.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  return { page: await context.newPage(), foreign };
+function newPage(t: TestContext, locale = 'en-US'): Promise<{ page: Page; foreign: string[] }> {
+  return localOnlyPage(t, browserReady, { locale, viewport: { width: 1280, height: 800 } });
 }
 
 function authorizeUrl(setup: Setup, extra: Record<string, string> = {}): { url: string; verifier: string } {

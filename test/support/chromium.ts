@@ -1,5 +1,5 @@
-import { after } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { after, type TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium, as every browser test here runs it: headless, as root, with the background
@@ -30,4 +30,26 @@ export function launchSharedChromium(): Promise<Browser> {
     await browserReady.then((browser) => browser.close(), () => {});
   });
   return browserReady;
+}
+
+/**
+ * A browser profile of its own (cookies, storage) for one test, closed after it, that may reach
+ * 127.0.0.1 only: anything else is recorded in `foreign` and refused, so a page that loads
+ * something from elsewhere fails its test.
+ */
+export async function localOnlyPage(
+  t: TestContext,
+  browserReady: Promise<Browser>,
+  options: BrowserContextOptions = {},
+): Promise<{ context: BrowserContext; page: Page; foreign: string[] }> {
+  const context = await (await browserReady).newContext(options);
+  t.after(() => context.close());
+  const foreign: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'http:' && url.hostname === '127.0.0.1') return route.continue();
+    foreign.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  return { context, page: await context.newPage(), foreign };
 }

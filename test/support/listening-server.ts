@@ -1,5 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, type GatehouseConfig } from '../../src/server/config/defaults.ts';
@@ -71,4 +73,30 @@ export async function startListeningServer(overrides: Partial<GatehouseConfig> =
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A client app's redirect endpoint on 127.0.0.1 (stopped after the test). */
+export interface CallbackServer {
+  /** The redirect URI to register: http://127.0.0.1:PORT/callback. */
+  uri: string;
+  /** The query of every request that reached /callback, in order. */
+  received: URLSearchParams[];
+}
+
+/** Starts a `CallbackServer` whose /callback shows a page titled `appName`, so a browser lands somewhere. */
+export async function startCallbackServer(t: TestContext, appName: string): Promise<CallbackServer> {
+  const received: URLSearchParams[] = [];
+  const server = createHttpServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/callback') received.push(url.searchParams);
+    response.writeHead(url.pathname === '/callback' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html><title>${appName}</title><h1>${appName} got the callback</h1>`);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { uri: `http://127.0.0.1:${port}/callback`, received };
 }
