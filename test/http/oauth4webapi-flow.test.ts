@@ -13,7 +13,7 @@ import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { startListeningServer, type ListeningServer } from '../support/listening-server.ts';
-import { Browser, hiddenFields, location } from '../support/http-browser.ts';
+import { Browser, signInAndDecide } from '../support/http-browser.ts';
 
 const password = 'correct horse battery staple';
 const confidentialRedirectUri = 'https://client.example/callback';
@@ -91,37 +91,9 @@ async function startAuthorization(as: oauth.AuthorizationServer, client: oauth.C
   return { url, state, codeVerifier } satisfies PendingAuthorization;
 }
 
-/**
- * The user's part: open the authorization URL, log in, answer the consent page, and land on the
- * redirect URI. Returns the callback URL the client app would receive.
- */
-async function signInAndDecide(browser: Browser, authorizationUrl: URL, decision: 'allow' | 'deny' = 'allow'): Promise<URL> {
-  const first = await browser.get(authorizationUrl);
-  assert.equal(first.status, 302);
-  const loginUrl = new URL(location(first), browser.origin);
-  assert.equal(loginUrl.pathname, '/login');
-
-  const loginPage = await browser.get(loginUrl);
-  assert.equal(loginPage.status, 200);
-  const loginFields = hiddenFields(await loginPage.text());
-  assert.ok(loginFields.get('_csrf'), 'the login form carries a CSRF token');
-  assert.ok(loginFields.get('return_to')?.startsWith('/authorize?'), 'the login form returns to the authorization request');
-  const loggedIn = await browser.post(
-    '/login',
-    new Map([['_csrf', loginFields.get('_csrf')!], ['return_to', loginFields.get('return_to')!], ['username', 'alice'], ['password', password]]),
-  );
-  assert.equal(loggedIn.status, 303);
-  const returnTo = location(loggedIn);
-  assert.equal(returnTo, loginFields.get('return_to'));
-
-  const consentPage = await browser.get(returnTo);
-  assert.equal(consentPage.status, 200);
-  const consentFields = hiddenFields(await consentPage.text());
-  assert.ok(consentFields.get('_csrf'), 'the consent form carries a CSRF token');
-  consentFields.set('decision', decision);
-  const decided = await browser.post('/authorize/decision', consentFields);
-  assert.equal(decided.status, 303);
-  return new URL(location(decided));
+/** The user's part: alice logs in and answers the consent page (test/support/http-browser.ts). */
+function signInAndAnswer(browser: Browser, authorizationUrl: URL, decision: 'allow' | 'deny' = 'allow'): Promise<URL> {
+  return signInAndDecide(browser, authorizationUrl, { username: 'alice', password, decision });
 }
 
 test('oauth4webapi: confidential client with client_secret_basic — code, userinfo, refresh', async (t) => {
@@ -130,7 +102,7 @@ test('oauth4webapi: confidential client with client_secret_basic — code, useri
   const auth = oauth.ClientSecretBasic(secret);
   const pending = await startAuthorization(as, client, confidentialRedirectUri, 'profile email calendar.read');
 
-  const callback = await signInAndDecide(new Browser(server.url), pending.url);
+  const callback = await signInAndAnswer(new Browser(server.url), pending.url);
   assert.equal(`${callback.origin}${callback.pathname}`, confidentialRedirectUri);
   const params = oauth.validateAuthResponse(as, client, callback, pending.state);
 
@@ -241,7 +213,7 @@ test('oauth4webapi: public native client with no client authentication and a loo
   const none = oauth.None();
   const pending = await startAuthorization(as, client, loopbackRedirectUri, 'profile offline_access');
 
-  const callback = await signInAndDecide(new Browser(server.url), pending.url);
+  const callback = await signInAndAnswer(new Browser(server.url), pending.url);
   assert.equal(`${callback.origin}${callback.pathname}`, loopbackRedirectUri);
   const params = oauth.validateAuthResponse(as, client, callback, pending.state);
 
@@ -281,7 +253,7 @@ test('oauth4webapi rejects an authorization response whose iss or state is not t
   const { server, as, confidential } = await setUp(t);
   const { client, secret } = confidential;
   const pending = await startAuthorization(as, client, confidentialRedirectUri, 'profile');
-  const callback = await signInAndDecide(new Browser(server.url), pending.url);
+  const callback = await signInAndAnswer(new Browser(server.url), pending.url);
   assert.equal(callback.searchParams.get('iss'), server.url);
 
   const invalidResponse = (pattern: RegExp) => (error: unknown) => {
@@ -331,7 +303,7 @@ test('oauth4webapi: a denied consent reaches the client as access_denied, with i
   const { server, as, confidential } = await setUp(t);
   const { client } = confidential;
   const pending = await startAuthorization(as, client, confidentialRedirectUri, 'profile');
-  const callback = await signInAndDecide(new Browser(server.url), pending.url, 'deny');
+  const callback = await signInAndAnswer(new Browser(server.url), pending.url, 'deny');
 
   assert.throws(
     () => oauth.validateAuthResponse(as, client, callback, pending.state),

@@ -11,7 +11,7 @@ import * as client from 'openid-client';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { startListeningServer, type ListeningServer } from '../support/listening-server.ts';
-import { Browser, hiddenFields, location } from '../support/http-browser.ts';
+import { Browser, location, signInAndDecide } from '../support/http-browser.ts';
 
 const password = 'correct horse battery staple';
 const confidentialRedirectUri = 'https://client.example/callback';
@@ -96,36 +96,9 @@ async function startAuthorization(config: client.Configuration, redirectUri: str
   return { url, state, nonce, codeVerifier };
 }
 
-/**
- * The user's part: open the authorization URL, log in, allow on the consent page, and land on
- * the redirect URI. Returns the callback URL the relying party receives.
- */
-async function signIn(browser: Browser, authorizationUrl: URL, afterLogin?: () => void): Promise<URL> {
-  const first = await browser.get(authorizationUrl);
-  assert.equal(first.status, 302);
-  const loginUrl = new URL(location(first), browser.origin);
-  assert.equal(loginUrl.pathname, '/login');
-
-  const loginPage = await browser.get(loginUrl);
-  assert.equal(loginPage.status, 200);
-  const loginFields = hiddenFields(await loginPage.text());
-  assert.ok(loginFields.get('_csrf'), 'the login form carries a CSRF token');
-  assert.ok(loginFields.get('return_to')?.startsWith('/authorize?'), 'the login form returns to the authorization request');
-  const loggedIn = await browser.post(
-    '/login',
-    new Map([['_csrf', loginFields.get('_csrf')!], ['return_to', loginFields.get('return_to')!], ['username', 'alice'], ['password', password]]),
-  );
-  assert.equal(loggedIn.status, 303);
-  afterLogin?.();
-
-  const consentPage = await browser.get(location(loggedIn));
-  assert.equal(consentPage.status, 200);
-  const consentFields = hiddenFields(await consentPage.text());
-  assert.ok(consentFields.get('_csrf'), 'the consent form carries a CSRF token');
-  consentFields.set('decision', 'allow');
-  const decided = await browser.post('/authorize/decision', consentFields);
-  assert.equal(decided.status, 303);
-  return new URL(location(decided));
+/** The user's part: alice logs in and allows (test/support/http-browser.ts). */
+function signIn(browser: Browser, authorizationUrl: URL, afterLogin?: () => void): Promise<URL> {
+  return signInAndDecide(browser, authorizationUrl, { username: 'alice', password, afterLogin });
 }
 
 /**

@@ -101,3 +101,47 @@ export function pkceAuthorizationRequest(issuer: string, clientId: string, redir
   }).toString();
   return { url, verifier };
 }
+
+export interface SignInOptions {
+  username: string;
+  password: string;
+  /** The answer on the consent page. */
+  decision?: 'allow' | 'deny';
+  /** Runs once the login has been accepted, before the consent page is opened. */
+  afterLogin?: () => void;
+}
+
+/**
+ * The user's part of a code flow: open the authorization URL, log in on the form (CSRF token and
+ * return address checked), answer the consent page, and land on the redirect URI. Returns the
+ * callback URL the client receives.
+ */
+export async function signInAndDecide(browser: Browser, authorizationUrl: URL, options: SignInOptions): Promise<URL> {
+  const first = await browser.get(authorizationUrl);
+  assert.equal(first.status, 302);
+  const loginUrl = new URL(location(first), browser.origin);
+  assert.equal(loginUrl.pathname, '/login');
+
+  const loginPage = await browser.get(loginUrl);
+  assert.equal(loginPage.status, 200);
+  const loginFields = hiddenFields(await loginPage.text());
+  assert.ok(loginFields.get('_csrf'), 'the login form carries a CSRF token');
+  assert.ok(loginFields.get('return_to')?.startsWith('/authorize?'), 'the login form returns to the authorization request');
+  const loggedIn = await browser.post(
+    '/login',
+    new Map([['_csrf', loginFields.get('_csrf')!], ['return_to', loginFields.get('return_to')!], ['username', options.username], ['password', options.password]]),
+  );
+  assert.equal(loggedIn.status, 303);
+  options.afterLogin?.();
+  const returnTo = location(loggedIn);
+  assert.equal(returnTo, loginFields.get('return_to'));
+
+  const consentPage = await browser.get(returnTo);
+  assert.equal(consentPage.status, 200);
+  const consentFields = hiddenFields(await consentPage.text());
+  assert.ok(consentFields.get('_csrf'), 'the consent form carries a CSRF token');
+  consentFields.set('decision', options.decision ?? 'allow');
+  const decided = await browser.post('/authorize/decision', consentFields);
+  assert.equal(decided.status, 303);
+  return new URL(location(decided));
+}
