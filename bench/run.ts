@@ -28,6 +28,7 @@ const settings: BenchSettings = {
   rounds: envInt('BENCH_ROUNDS', quick ? 1 : 3),
   codesPerMeasurement: envInt('BENCH_CODES', quick ? 300 : 1500),
   growthTokens: envInt('BENCH_GROWTH_TOKENS', quick ? 100_000 : 1_000_000),
+  baseline: process.env.BENCH_BASELINE || undefined,
 };
 const only = process.env.BENCH_ONLY?.split(',').map((key) => key.trim()).filter((key) => key !== '');
 

@@ -4,6 +4,7 @@
  * answering one kind of request; `load` is called before every measurement, outside the measured
  * window, because some inputs are single use (codes) or change (rotating refresh tokens).
  */
+import { resolve } from 'node:path';
 import type { ServerProcess, ServerSpec } from './harness/server-process.ts';
 import type { FixedRequest, LoadSpec, SequenceRequest } from './harness/load.ts';
 import {
@@ -33,6 +34,8 @@ export interface BenchSettings {
   codesPerMeasurement: number;
   /** Live tokens in the database for the large case of the cost-growth workload. */
   growthTokens: number;
+  /** Another checkout of Gatehouse to measure beside this one (BENCH_BASELINE), or undefined. */
+  baseline?: string;
 }
 
 export type Phase = 'warmup' | 'measure';
@@ -494,9 +497,9 @@ export function formatCount(count: number): string {
   return String(count);
 }
 
-/** The groups with the settings applied (the size of the large database). */
+/** The groups with the settings applied (the size of the large database, a baseline checkout). */
 export function groupsFor(settings: BenchSettings): WorkloadGroup[] {
-  return workloadGroups.map((group) =>
+  const groups = workloadGroups.map((group) =>
     group.key !== 'growth'
       ? group
       : {
@@ -506,4 +509,40 @@ export function groupsFor(settings: BenchSettings): WorkloadGroup[] {
           ),
         },
   );
+  return settings.baseline === undefined ? groups : groups.map((group) => withBaseline(group, settings.baseline!));
+}
+
+const BASELINE = `${GATEHOUSE} (baseline)`;
+
+/**
+ * BENCH_BASELINE=DIR: Gatehouse from another checkout (say `git worktree add DIR main`) runs
+ * beside this one in the issuance, JWT and introspection groups, so a change is measured against
+ * what it changes in one interleaved run rather than across two noisy ones.
+ */
+function withBaseline(group: WorkloadGroup, checkout: string): WorkloadGroup {
+  const script = resolve(checkout, 'bench/servers/gatehouse.ts');
+  const spec: ServerSpec = { name: 'gatehouse-baseline', script, env: group.key === 'jwt' ? { BENCH_SIGNING_ALG: 'ES256' } : {} };
+  const ours = group.key === 'jwt' ? `${GATEHOUSE} ES256` : GATEHOUSE;
+  const targetFor = async (servers: Map<string, ServerProcess>): Promise<Target | undefined> => {
+    const ready = readyOf(servers, spec.name);
+    if (group.key === 'issuance') return issuanceTarget(BASELINE, spec.name, ready);
+    if (group.key === 'jwt') return issuanceTarget(BASELINE, spec.name, ready, ready.jwt!.ES256);
+    if (group.key !== 'introspection') return undefined;
+    const token = await machineToken(ready, ready.machine!);
+    return { label: BASELINE, server: spec.name, load: fixed(post(ready, ready.paths.introspect!, ready.machine!, form({ token }))) };
+  };
+  if (!['issuance', 'jwt', 'introspection'].includes(group.key)) return group;
+  return {
+    ...group,
+    servers: [...group.servers, spec],
+    async tables(servers, settings) {
+      const tables = await group.tables(servers, settings);
+      const target = await targetFor(servers);
+      return tables.map((table) =>
+        table.key !== group.key || target === undefined
+          ? table
+          : { ...table, targets: [...table.targets, target], comparisons: [...table.comparisons, [ours, BASELINE]] },
+      );
+    },
+  };
 }

@@ -7,7 +7,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ReadyMessage, ServerMessage } from '../servers/protocol.ts';
 
 export interface ServerSpec {
@@ -52,7 +52,7 @@ export class ServerProcess {
     // largest file is the main thread's (tsx's loader thread writes a small one). Summarise it with
     // `node --import tsx bench/profile-summary.ts FILE`.
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, spec.name)}`] : [];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(serversDir, spec.script)], {
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', resolve(serversDir, spec.script)], {
       stdio: ['ignore', stdout, stderr, 'ipc'],
       env: { ...process.env, ...spec.env },
     });

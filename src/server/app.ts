@@ -4,7 +4,9 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
+import lightMyRequest from 'light-my-request';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream } from 'pino';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -18,6 +20,7 @@ import { ServerMetrics } from './operations/metrics.ts';
 import { operationsRoutes } from './operations/routes.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
+import { machineEndpoints, type MachineEndpoints } from './http/machine-endpoints.ts';
 import { loginRoutes } from './login/routes.ts';
 import { pageContextFor } from './pages/page-context.ts';
 import { assetRoutes, imageSources } from './pages/routes.ts';
@@ -116,6 +119,16 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  serveFirst(
+    app,
+    machineEndpoints({
+      ctx,
+      log: pinoLogger,
+      metrics: config.metricsEnabled ? metrics : undefined,
+      bodyLimit: config.bodyLimitBytes,
+      isClosing: () => closing,
+    }),
+  );
   await app.register(cookie);
   const redis = config.redisUrl === '' ? undefined : connectRedis(config.redisUrl);
   // The rate-limit plugin never closes the client it is given; an open one keeps a stopped server's
@@ -177,6 +190,36 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     adminRoutes(pages, ctx);
   });
   return app;
+}
+
+/**
+ * Puts the machine endpoints (http/machine-endpoints.ts) in front of Fastify's routing, both on
+ * the server's socket and in `inject()`, so that tests drive the same path as production traffic.
+ * Fastify's `inject()` goes to its router directly; this one goes through the same dispatcher
+ * as a request on the socket, once the app is ready.
+ */
+function serveFirst(app: FastifyInstance, endpoints: MachineEndpoints): void {
+  const routing = app.routing.bind(app);
+  const dispatch = (request: IncomingMessage, response: ServerResponse) => {
+    if (!endpoints(request, response)) routing(request, response);
+  };
+  // Node adds createServer's handler as the server's 'request' listener; Fastify's handler is
+  // `app.routing`. If a Fastify version ever does otherwise, fail at start rather than serve twice.
+  const [listener, ...others] = app.server.listeners('request');
+  if (listener !== app.routing || others.length > 0) throw new Error('Fastify no longer serves requests through app.routing');
+  app.server.removeListener('request', app.routing);
+  app.server.on('request', dispatch);
+  const inject = (options?: lightMyRequest.InjectOptions | string, callback?: lightMyRequest.CallbackFunc) =>
+    lightMyRequest(
+      (request, response) =>
+        app.ready((error) => {
+          if (error) response.emit('error', error);
+          else dispatch(request, response);
+        }),
+      options as lightMyRequest.InjectOptions,
+      callback as lightMyRequest.CallbackFunc,
+    );
+  Object.assign(app, { inject });
 }
 
 /** Most a log line waits in the buffer before it is written (`bufferedStdout`). */

@@ -47,7 +47,7 @@ import type {
  */
 class HotStatements {
   readonly #database: BetterSqlite3.Database;
-  readonly #inserts = new Map<string, BetterSqlite3.Statement>();
+  readonly #inserts = new Map<string, { statement: BetterSqlite3.Statement; columns: string[]; values: unknown[] }>();
   readonly findClient: BetterSqlite3.Statement<[string], ClientsTable>;
   readonly findAccessToken: BetterSqlite3.Statement<[string], AccessTokensTable>;
   readonly findRefreshToken: BetterSqlite3.Statement<[string], RefreshTokensTable>;
@@ -77,15 +77,23 @@ class HotStatements {
     );
   }
 
-  /** Inserts a row as the record mappers of kysely-storage.ts shape it (one statement per table). */
+  /**
+   * Inserts a row as the record mappers of kysely-storage.ts shape it (one statement per table).
+   * Values are bound by position: better-sqlite3 binds an array faster than it looks up the
+   * names of an object (~1.3 µs of ~7 per token row, bench/README.md).
+   */
   insert(table: 'access_tokens' | 'refresh_tokens' | 'authorization_codes', row: object): void {
-    let statement = this.#inserts.get(table);
-    if (statement === undefined) {
+    let insert = this.#inserts.get(table);
+    if (insert === undefined) {
       const columns = Object.keys(row);
-      statement = this.#database.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`);
-      this.#inserts.set(table, statement);
+      const statement = this.#database.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+      insert = { statement, columns, values: new Array<unknown>(columns.length) };
+      this.#inserts.set(table, insert);
     }
-    statement.run(row);
+    const { statement, columns, values } = insert;
+    const fields = row as Record<string, unknown>;
+    for (let i = 0; i < columns.length; i++) values[i] = fields[columns[i]!];
+    statement.run(values);
   }
 }
 

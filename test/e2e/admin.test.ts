@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchSharedChromium, localOnlyPage } from '../support/chromium.ts';
+import { horizontalOverflow, launchSharedChromium, localOnlyPage } from '../support/chromium.ts';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { startCallbackServer, startListeningServer } from '../support/listening-server.ts';
@@ -140,7 +140,7 @@ async function screenshots(page: Page, name: string): Promise<void> {
   for (const width of [360, 1280]) {
     await page.setViewportSize({ width, height: width === 360 ? 740 : 800 });
     // Nothing is wider than the phone's screen (tables scroll inside their own box).
-    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await horizontalOverflow(page);
     assert.equal(overflow, 0, `${name} scrolls sideways at ${width} px`);
     await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage: true });
   }

@@ -53,3 +53,13 @@ export async function localOnlyPage(
   });
   return { context, page: await context.newPage(), foreign };
 }
+
+/**
+ * How far the page scrolls sideways at its current viewport, in CSS pixels, measured once its
+ * fonts have loaded and a frame has been laid out: a Korean page measured while the CJK font is
+ * still loading (slow on a busy machine) is laid out in fallback metrics.
+ */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  await page.evaluate('document.fonts.ready.then(() => new Promise((resolve) => requestAnimationFrame(resolve)))');
+  return (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+}

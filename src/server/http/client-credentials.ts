@@ -29,23 +29,27 @@ export function readClientCredentials(authorization: string | undefined, params:
   return { method: 'none', clientId: bodyId };
 }
 
+/** RFC 6749 §2.3.1: the ID and secret are form-urlencoded (appendix B) before base64. */
+function formDecode(value: string): string {
+  if (!value.includes('%') && !value.includes('+')) return value;
+  return decodeURIComponent(value.replaceAll('+', ' '));
+}
+
 function parseBasic(header: string): { clientId: string; clientSecret: string } {
-  const fail = (): never => {
-    throw new OAuthError('invalid_client', 'the Authorization header must be "Basic base64(client_id:client_secret)"', {
-      wwwAuthenticate: basicChallenge,
-    });
-  };
   const match = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(header);
-  if (match === null || header.length > 1024) return fail();
+  if (match === null || header.length > 1024) return malformedBasic();
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return fail();
+  if (colon <= 0) return malformedBasic();
   try {
-    return {
-      clientId: decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')),
-      clientSecret: decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' ')),
-    };
+    return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    return fail();
+    return malformedBasic();
   }
+}
+
+function malformedBasic(): never {
+  throw new OAuthError('invalid_client', 'the Authorization header must be "Basic base64(client_id:client_secret)"', {
+    wwwAuthenticate: basicChallenge,
+  });
 }

@@ -71,28 +71,48 @@ export function sendError(error: OAuthError, request: FastifyRequest, reply: Fas
 }
 
 export function toOAuthError(error: FastifyError, request: FastifyRequest): OAuthError {
-  if (isOAuthError(error)) {
-    if (error.code === 'server_error') request.log.error({ err: error }, 'server error');
-    return error;
-  }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new OAuthError('invalid_request', 'the request body is too large');
+      return new OAuthError('invalid_request', bodyTooLarge);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new OAuthError('invalid_request', 'the Content-Length header does not match the body');
+      return new OAuthError('invalid_request', contentLengthMismatch);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
+      return new OAuthError('invalid_request', notAForm);
     case 'FST_CSRF_MISSING_SECRET':
     case 'FST_CSRF_INVALID_TOKEN':
       return new OAuthError('invalid_request', 'the form has expired or did not come from this site; go back, reload the page and try again', { status: 403 });
   }
+  return asOAuthError(error, request.log);
+}
+
+/** Where `asOAuthError` reports what the caller is not told. */
+export interface ErrorLog {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export const bodyTooLarge = 'the request body is too large';
+export const contentLengthMismatch = 'the Content-Length header does not match the body';
+export const notAForm = 'the request body must be application/x-www-form-urlencoded';
+
+/**
+ * Any error thrown while answering, as the protocol error the caller gets: an `OAuthError` as it
+ * is, a database that cannot be reached as `temporarily_unavailable` (RFC 6749 §4.1.2.1), another
+ * client error as `invalid_request`, and anything else as a `server_error` that is logged and
+ * never described.
+ */
+export function asOAuthError(error: unknown, log: ErrorLog): OAuthError {
+  if (isOAuthError(error)) {
+    if (error.code === 'server_error') log.error({ err: error }, 'server error');
+    return error;
+  }
   if (isDatabaseUnavailable(error)) {
-    request.log.warn({ err: error }, 'database unavailable');
+    log.warn({ err: error }, 'database unavailable');
     return new OAuthError('temporarily_unavailable', 'the service is briefly unavailable; try again in a few seconds');
   }
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return new OAuthError('invalid_request', error.message);
-  request.log.error({ err: error }, 'unexpected error');
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new OAuthError('invalid_request', (error as Error).message);
+  log.error({ err: error }, 'unexpected error');
   return new OAuthError('server_error', 'the server met an unexpected condition; the error has been logged');
 }

@@ -35,6 +35,8 @@ function decodeUtf8(bytes: Buffer): string {
 }
 
 function decodeComponent(component: string): string {
+  // Most names and values (grant types, tokens, client ids) have nothing to decode.
+  if (!component.includes('%') && !component.includes('+')) return component;
   try {
     return decodeURIComponent(component.replaceAll('+', ' '));
   } catch {

@@ -16,19 +16,20 @@ export type ClientCredentials =
  */
 export async function authenticateClient(credentials: ClientCredentials, ctx: ServerContext): Promise<ClientRecord> {
   const client = await ctx.storage.findClient(credentials.clientId);
-  const fail = (description: string): never => {
-    throw new OAuthError('invalid_client', description, {
-      wwwAuthenticate: credentials.method === 'client_secret_basic' ? 'Basic realm="gatehouse", charset="UTF-8"' : undefined,
-    });
-  };
-  if (client === undefined) return fail('client authentication failed: unknown client or wrong secret');
+  if (client === undefined) return authenticationFailed(credentials, 'client authentication failed: unknown client or wrong secret');
   if (client.type === 'public') {
-    if (credentials.method !== 'none') return fail('client authentication failed: this is a public client and has no secret');
+    if (credentials.method !== 'none') return authenticationFailed(credentials, 'client authentication failed: this is a public client and has no secret');
     return client;
   }
-  if (credentials.method === 'none') return fail('client authentication failed: this client must authenticate with its secret');
+  if (credentials.method === 'none') return authenticationFailed(credentials, 'client authentication failed: this client must authenticate with its secret');
   if (client.secretHash === null || !secretMatchesHash(credentials.clientSecret, client.secretHash)) {
-    return fail('client authentication failed: unknown client or wrong secret');
+    return authenticationFailed(credentials, 'client authentication failed: unknown client or wrong secret');
   }
   return client;
+}
+
+function authenticationFailed(credentials: ClientCredentials, description: string): never {
+  throw new OAuthError('invalid_client', description, {
+    wwwAuthenticate: credentials.method === 'client_secret_basic' ? 'Basic realm="gatehouse", charset="UTF-8"' : undefined,
+  });
 }
