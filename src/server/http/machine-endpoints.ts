@@ -69,7 +69,7 @@ export function machineEndpoints({ ctx, log, metrics, bodyLimit, isClosing }: Ma
         return route.endpoint(params, request.headers.authorization, ctx);
       },
     ).then(
-      (body) => answer(exchange, 200, JSON.stringify(body), route.pragma ? successHeadersWithPragma : successHeaders),
+      (body) => answer(exchange, 200, JSON.stringify(body), route.pragma ? ['cache-control', 'no-store', 'pragma', 'no-cache'] : ['cache-control', 'no-store']),
       (error: unknown) => fail(exchange, error),
     );
     return true;
@@ -80,24 +80,29 @@ export function machineEndpoints({ ctx, log, metrics, bodyLimit, isClosing }: Ma
     const requestLog = errorLogFor(exchange.id);
     const oauthError = asOAuthError(error, requestLog);
     metrics?.oauthErrors.inc({ error: oauthError.code });
-    const headers: Record<string, string> = { 'cache-control': 'no-store' };
-    if (oauthError.wwwAuthenticate !== undefined) headers['www-authenticate'] = oauthError.wwwAuthenticate;
+    const headers = ['cache-control', 'no-store'];
+    if (oauthError.wwwAuthenticate !== undefined) headers.push('www-authenticate', oauthError.wwwAuthenticate);
     // A body refused before it was read is never read: the connection cannot carry another request.
-    if (error instanceof BodyRefused && !exchange.request.complete) headers.connection = 'close';
+    if (error instanceof BodyRefused && !exchange.request.complete && !isClosing()) headers.push('connection', 'close');
     answer(exchange, oauthError.status, JSON.stringify(oauthError.toJSON()), headers);
   }
 
-  function answer(exchange: Exchange, status: number, body: string, headers: Record<string, string>): void {
+  function answer(exchange: Exchange, status: number, body: string, headers: string[]): void {
     const { response } = exchange;
     if (response.destroyed || response.headersSent) return;
-    response.writeHead(status, {
-      ...headers,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': exchange.id,
-      'x-content-type-options': 'nosniff',
-      ...(isClosing() ? { connection: 'close' } : {}),
-    });
+    // A flat [name, value, …] list (node:http's writeHead takes one): no header object to build.
+    headers.push(
+      'content-type',
+      'application/json; charset=utf-8',
+      'content-length',
+      String(Buffer.byteLength(body)),
+      'x-request-id',
+      exchange.id,
+      'x-content-type-options',
+      'nosniff',
+    );
+    if (isClosing()) headers.push('connection', 'close');
+    response.writeHead(status, headers);
     response.end(body);
     const elapsed = performance.now() - exchange.started;
     if (logsInfo) {
@@ -127,8 +132,6 @@ interface Exchange {
   grantType: string | undefined;
 }
 
-const successHeaders = { 'cache-control': 'no-store' };
-const successHeadersWithPragma = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const silentLog: ErrorLog = { warn: () => {}, error: () => {} };
 
 function pathOf(url: string): string {

@@ -13,11 +13,33 @@ import type { SigningAlgorithm } from '../../storage/storage.ts';
  * its tests, uses jose or openid-client, so every token signed here is checked by an independent
  * implementation.
  */
-export function signJwt(header: { alg: SigningAlgorithm; kid: string; typ: string }, payload: object, key: KeyObject): string {
+export function signJwt(header: JwsHeader, payload: object, key: KeyObject): string {
   const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
   const data = Buffer.from(signingInput, 'ascii');
   const signature = header.alg === 'ES256' ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) : sign('sha256', data, key);
   return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+/**
+ * `signJwt` with the signature computed on libuv's thread pool, so that another core does the
+ * ECDSA or RSA arithmetic while the event loop serves other requests. Only for tokens signed
+ * outside a transaction: inside one, the await would hold the group-commit lock (see above).
+ */
+export function signJwtOffThread(header: JwsHeader, payload: object, key: KeyObject): Promise<string> {
+  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+  const data = Buffer.from(signingInput, 'ascii');
+  return new Promise((resolve, reject) => {
+    sign('sha256', data, header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, (error, signature) => {
+      if (error !== null) reject(error);
+      else resolve(`${signingInput}.${signature.toString('base64url')}`);
+    });
+  });
+}
+
+interface JwsHeader {
+  alg: SigningAlgorithm;
+  kid: string;
+  typ: string;
 }
 
 function base64url(json: string): string {

@@ -1,7 +1,7 @@
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { signJwt } from '../keys/jws.ts';
+import { signJwt, signJwtOffThread } from '../keys/jws.ts';
 import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret } from '../secrets/opaque-secret.ts';
 
 /** The token for the client, and the key it is stored (and later looked up) under. */
@@ -9,6 +9,12 @@ export interface MintedAccessToken {
   token: string;
   hash: string;
 }
+
+/**
+ * Where a JWT's signature is computed: on the event loop, as a transaction needs (no await while
+ * it holds the lock), or on the thread pool, for a token minted before its transaction begins.
+ */
+export type Signing = 'inline' | 'thread-pool';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -26,7 +32,12 @@ export interface AccessTokenInput {
  * can verify it with /jwks alone. Either way the server stores its hash, so it can be
  * introspected and revoked.
  */
-export async function mintAccessToken(input: AccessTokenInput, storage: Storage, ctx: ServerContext): Promise<MintedAccessToken> {
+export async function mintAccessToken(
+  input: AccessTokenInput,
+  storage: Storage,
+  ctx: ServerContext,
+  signing: Signing = 'inline',
+): Promise<MintedAccessToken> {
   if (!wantsJwt(input, ctx)) {
     const token = generateToken();
     return { token, hash: hashSecret(token) };
@@ -36,7 +47,8 @@ export async function mintAccessToken(input: AccessTokenInput, storage: Storage,
   // Time-ordered, so that the token's stored key is too (secrets/opaque-secret.ts, hashSecret).
   const jti = generateTimeOrderedIdentifier();
   // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
-  const token = signJwt(
+  const sign = signing === 'inline' ? signJwt : signJwtOffThread;
+  const token = await sign(
     { alg: key.alg, kid: key.kid, typ: 'at+jwt' },
     {
       // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; auth_time when a user signed in.

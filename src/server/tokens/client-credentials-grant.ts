@@ -3,7 +3,7 @@ import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { generateTimeOrderedIdentifier } from '../secrets/opaque-secret.ts';
-import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+import { issueTokens, premintAccessToken, type TokenGrant, type TokenResponse } from './issue-tokens.ts';
 import { narrowResources } from '../resources/resource-indicators.ts';
 
 export interface ClientCredentialsInput {
@@ -32,11 +32,19 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
     throw new OAuthError('invalid_scope', 'this client is registered for no scope it can hold for itself (only user scopes such as profile)');
   }
   const audience = narrowResources(input.resources, client.resources, null);
-  return ctx.storage.transaction((tx) =>
-    issueTokens(
-      { client, accountId: null, familyId: generateTimeOrderedIdentifier(), scopes, grantedScopes: scopes, audience, grantedResources: audience, authTime: null, nonce: null },
-      tx,
-      ctx,
-    ),
-  );
+  const grant: TokenGrant = {
+    client,
+    accountId: null,
+    familyId: generateTimeOrderedIdentifier(),
+    scopes,
+    grantedScopes: scopes,
+    audience,
+    grantedResources: audience,
+    authTime: null,
+    nonce: null,
+  };
+  // Nothing read in the transaction changes the token, so a JWT is signed before it, on the thread
+  // pool: another core does the signature, and the transaction only stores the token's key.
+  const minted = await premintAccessToken(grant, ctx.storage, ctx, 'thread-pool');
+  return ctx.storage.transaction((tx) => issueTokens(grant, tx, ctx, minted));
 }

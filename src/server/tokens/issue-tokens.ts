@@ -5,7 +5,7 @@ import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signIdToken } from '../oidc/id-token.ts';
 import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
-import { mintAccessToken } from './access-token.ts';
+import { mintAccessToken, type MintedAccessToken, type Signing } from './access-token.ts';
 
 /** The successful token response of RFC 6749 §5.1 (and OpenID Connect Core §3.1.3.3). */
 export interface TokenResponse {
@@ -35,6 +35,38 @@ export interface TokenGrant {
   nonce: string | null;
 }
 
+/** An access token minted before the transaction that stores it (`premintAccessToken`). */
+export interface PremintedAccessToken extends MintedAccessToken {
+  expiresAt: number;
+  ttlSeconds: number;
+}
+
+/**
+ * Mints the access token of a grant. A grant whose token depends on nothing read in its
+ * transaction (client credentials) mints it first, with the signature on the thread pool, and
+ * passes it to `issueTokens`.
+ */
+export async function premintAccessToken(
+  grant: TokenGrant,
+  storage: Storage,
+  ctx: ServerContext,
+  signing: Signing,
+): Promise<PremintedAccessToken> {
+  const ttlSeconds = accessTokenTtl(grant.client, ctx);
+  const expiresAt = secondsFromNow(ctx.clock, ttlSeconds);
+  const minted = await mintAccessToken(
+    { client: grant.client, accountId: grant.accountId, scopes: grant.scopes, audience: grant.audience, authTime: grant.authTime, expiresAt },
+    storage,
+    ctx,
+    signing,
+  );
+  return { ...minted, expiresAt, ttlSeconds };
+}
+
+function accessTokenTtl(client: ClientRecord, ctx: ServerContext): number {
+  return client.accessTokenTtlSeconds ?? ctx.config.accessTokenTtlSeconds;
+}
+
 /**
  * Issues the tokens of a grant through `storage`, so that they join the caller's transaction
  * (the one that consumed the code or the previous refresh token):
@@ -43,16 +75,11 @@ export interface TokenGrant {
  *   with `offline_access` (Core §11);
  * - an ID token when the scopes include `openid`.
  */
-export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext): Promise<TokenResponse> {
+export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext, minted?: PremintedAccessToken): Promise<TokenResponse> {
   const now = ctx.clock.now();
-  const accessTtl = grant.client.accessTokenTtlSeconds ?? ctx.config.accessTokenTtlSeconds;
+  const accessTtl = minted?.ttlSeconds ?? accessTokenTtl(grant.client, ctx);
   const refreshTtl = grant.client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
-  const expiresAt = secondsFromNow(ctx.clock, accessTtl);
-  const { token: accessToken, hash: accessTokenKey } = await mintAccessToken(
-    { client: grant.client, accountId: grant.accountId, scopes: grant.scopes, audience: grant.audience, authTime: grant.authTime, expiresAt },
-    storage,
-    ctx,
-  );
+  const { token: accessToken, hash: accessTokenKey, expiresAt } = minted ?? (await premintAccessToken(grant, storage, ctx, 'inline'));
   await storage.insertAccessToken({
     hash: accessTokenKey,
     familyId: grant.familyId,
