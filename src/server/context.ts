@@ -3,6 +3,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import type { KeyEncryption } from './keys/key-encryption.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
+import { SigningThread } from './keys/signing-thread.ts';
 import { ScopeRegistry } from './scopes/scope-registry.ts';
 
 /** What domain functions need from the outside world, passed explicitly. */
@@ -12,6 +13,8 @@ export interface ServerContext {
   clock: Clock;
   scopes: ScopeRegistry;
   keys: SigningKeys;
+  /** Signs JWTs minted outside a transaction on another core; started on first use. */
+  signingThread: SigningThread;
 }
 
 export function createServerContext(
@@ -20,5 +23,12 @@ export function createServerContext(
   clock: Clock,
   keyEncryption: KeyEncryption | (() => KeyEncryption),
 ): ServerContext {
-  return { config, storage, clock, scopes: new ScopeRegistry(config.scopes), keys: new SigningKeys(storage, clock, keyEncryption) };
+  return {
+    config,
+    storage,
+    clock,
+    scopes: new ScopeRegistry(config.scopes),
+    keys: new SigningKeys(storage, clock, keyEncryption),
+    signingThread: new SigningThread(),
+  };
 }

@@ -69,7 +69,7 @@ export function machineEndpoints({ ctx, log, metrics, bodyLimit, isClosing }: Ma
         return route.endpoint(params, request.headers.authorization, ctx);
       },
     ).then(
-      (body) => answer(exchange, 200, JSON.stringify(body), route.pragma ? ['cache-control', 'no-store', 'pragma', 'no-cache'] : ['cache-control', 'no-store']),
+      (body) => answer(exchange, 200, JSON.stringify(body), route.pragma ? withPragma : noExtra),
       (error: unknown) => fail(exchange, error),
     );
     return true;
@@ -80,28 +80,29 @@ export function machineEndpoints({ ctx, log, metrics, bodyLimit, isClosing }: Ma
     const requestLog = errorLogFor(exchange.id);
     const oauthError = asOAuthError(error, requestLog);
     metrics?.oauthErrors.inc({ error: oauthError.code });
-    const headers = ['cache-control', 'no-store'];
-    if (oauthError.wwwAuthenticate !== undefined) headers.push('www-authenticate', oauthError.wwwAuthenticate);
-    // A body refused before it was read is never read: the connection cannot carry another request.
-    if (error instanceof BodyRefused && !exchange.request.complete && !isClosing()) headers.push('connection', 'close');
-    answer(exchange, oauthError.status, JSON.stringify(oauthError.toJSON()), headers);
+    answer(exchange, oauthError.status, JSON.stringify(oauthError.toJSON()), {
+      pragma: false,
+      wwwAuthenticate: oauthError.wwwAuthenticate,
+      // A body refused before it was read is never read: the connection cannot carry another request.
+      close: error instanceof BodyRefused && !exchange.request.complete,
+    });
   }
 
-  function answer(exchange: Exchange, status: number, body: string, headers: string[]): void {
+  function answer(exchange: Exchange, status: number, body: string, extra: Extra): void {
     const { response } = exchange;
     if (response.destroyed || response.headersSent) return;
-    // A flat [name, value, …] list (node:http's writeHead takes one): no header object to build.
-    headers.push(
-      'content-type',
-      'application/json; charset=utf-8',
-      'content-length',
-      String(Buffer.byteLength(body)),
-      'x-request-id',
-      exchange.id,
-      'x-content-type-options',
-      'nosniff',
-    );
-    if (isClosing()) headers.push('connection', 'close');
+    // One object literal: node:http takes it as it is, where an array or setHeader() goes
+    // through its header list one call per header.
+    const headers: Record<string, string> = {
+      'cache-control': 'no-store',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': exchange.id,
+      'x-content-type-options': 'nosniff',
+    };
+    if (extra.pragma) headers.pragma = 'no-cache';
+    if (extra.wwwAuthenticate !== undefined) headers['www-authenticate'] = extra.wwwAuthenticate;
+    if (extra.close || isClosing()) headers.connection = 'close';
     response.writeHead(status, headers);
     response.end(body);
     const elapsed = performance.now() - exchange.started;
@@ -122,6 +123,16 @@ export function machineEndpoints({ ctx, log, metrics, bodyLimit, isClosing }: Ma
     return { warn: (details, message) => child.warn(details, message), error: (details, message) => child.error(details, message) };
   }
 }
+
+/** Headers beyond those of every answer. */
+interface Extra {
+  pragma: boolean;
+  wwwAuthenticate?: string;
+  close: boolean;
+}
+
+const noExtra: Extra = { pragma: false, close: false };
+const withPragma: Extra = { pragma: true, close: false };
 
 interface Exchange {
   request: IncomingMessage;

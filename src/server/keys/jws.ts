@@ -1,5 +1,6 @@
 import { sign, type KeyObject } from 'node:crypto';
 import type { SigningAlgorithm } from '../../storage/storage.ts';
+import type { SigningThread } from './signing-thread.ts';
 
 /**
  * A JWT in JWS Compact Serialization (RFC 7515 §7.1, RFC 7519 §7.1), signed synchronously with
@@ -21,19 +22,13 @@ export function signJwt(header: JwsHeader, payload: object, key: KeyObject): str
 }
 
 /**
- * `signJwt` with the signature computed on libuv's thread pool, so that another core does the
- * ECDSA or RSA arithmetic while the event loop serves other requests. Only for tokens signed
- * outside a transaction: inside one, the await would hold the group-commit lock (see above).
+ * `signJwt` with the signature computed on the signing thread (keys/signing-thread.ts), so that
+ * another core does the arithmetic. Only for tokens signed outside a transaction: inside one,
+ * the await would hold the group-commit lock (see above).
  */
-export function signJwtOffThread(header: JwsHeader, payload: object, key: KeyObject): Promise<string> {
+export async function signJwtOnThread(header: JwsHeader, payload: object, key: KeyObject, thread: SigningThread): Promise<string> {
   const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
-  const data = Buffer.from(signingInput, 'ascii');
-  return new Promise((resolve, reject) => {
-    sign('sha256', data, header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, (error, signature) => {
-      if (error !== null) reject(error);
-      else resolve(`${signingInput}.${signature.toString('base64url')}`);
-    });
-  });
+  return `${signingInput}.${await thread.sign(header.alg, header.kid, key, signingInput)}`;
 }
 
 interface JwsHeader {

@@ -1,7 +1,7 @@
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { signJwt, signJwtOffThread } from '../keys/jws.ts';
+import { signJwt, signJwtOnThread } from '../keys/jws.ts';
 import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret } from '../secrets/opaque-secret.ts';
 
 /** The token for the client, and the key it is stored (and later looked up) under. */
@@ -12,9 +12,9 @@ export interface MintedAccessToken {
 
 /**
  * Where a JWT's signature is computed: on the event loop, as a transaction needs (no await while
- * it holds the lock), or on the thread pool, for a token minted before its transaction begins.
+ * it holds the lock), or on the signing thread, for a token minted before its transaction begins.
  */
-export type Signing = 'inline' | 'thread-pool';
+export type Signing = 'inline' | 'signing-thread';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -47,23 +47,21 @@ export async function mintAccessToken(
   // Time-ordered, so that the token's stored key is too (secrets/opaque-secret.ts, hashSecret).
   const jti = generateTimeOrderedIdentifier();
   // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
-  const sign = signing === 'inline' ? signJwt : signJwtOffThread;
-  const token = await sign(
-    { alg: key.alg, kid: key.kid, typ: 'at+jwt' },
-    {
-      // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; auth_time when a user signed in.
-      iss: ctx.config.issuer,
-      sub: input.accountId ?? input.client.id,
-      aud: accessTokenAudience(input.audience, ctx),
-      iat: now,
-      exp: Math.floor(input.expiresAt / 1000),
-      jti,
-      client_id: input.client.id,
-      scope: formatScope(input.scopes),
-      ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
-    },
-    key.privateKey,
-  );
+  const header = { alg: key.alg, kid: key.kid, typ: 'at+jwt' };
+  const claims = {
+    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; auth_time when a user signed in.
+    iss: ctx.config.issuer,
+    sub: input.accountId ?? input.client.id,
+    aud: accessTokenAudience(input.audience, ctx),
+    iat: now,
+    exp: Math.floor(input.expiresAt / 1000),
+    jti,
+    client_id: input.client.id,
+    scope: formatScope(input.scopes),
+    ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
+  };
+  const token =
+    signing === 'inline' ? signJwt(header, claims, key.privateKey) : await signJwtOnThread(header, claims, key.privateKey, ctx.signingThread);
   return { token, hash: hashIssuedJwt(token, jti) };
 }
 

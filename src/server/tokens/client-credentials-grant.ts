@@ -43,8 +43,8 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
     authTime: null,
     nonce: null,
   };
-  // Nothing read in the transaction changes the token, so a JWT is signed before it, on the thread
-  // pool: another core does the signature, and the transaction only stores the token's key.
-  const minted = await premintAccessToken(grant, ctx.storage, ctx, 'thread-pool');
+  // Nothing read in the transaction changes the token, so a JWT is signed before it, on the signing
+  // thread: another core does the signature, and the transaction only stores the token's key.
+  const minted = await premintAccessToken(grant, ctx.storage, ctx, 'signing-thread');
   return ctx.storage.transaction((tx) => issueTokens(grant, tx, ctx, minted));
 }
