@@ -73,7 +73,8 @@ export class SigningThread {
 
   #thread(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(threadSource, { eval: true });
+    // No inherited flags: the code is plain CommonJS, and `--input-type=module` would make it ESM.
+    const worker = new Worker(threadSource, { eval: true, execArgv: [] });
     worker.unref();
     worker.on('message', (reply: BatchReply) => this.#settle(reply));
     const lost = (error: Error) => {
