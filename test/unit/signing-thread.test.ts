@@ -55,6 +55,8 @@ test('the thread keeps a script alive while a signature is on its way, and not a
     import { SigningThread } from ${JSON.stringify(fileURLToPath(new URL('../../src/server/keys/signing-thread.ts', import.meta.url)))};
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const thread = new SigningThread();
+    // The second signature goes to a thread that is already running and idle.
+    await thread.sign('ES256', 'k', privateKey, 'first');
     thread.sign('ES256', 'k', privateKey, 'payload').then((signature) => console.log('signed', signature.length));
   `;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
