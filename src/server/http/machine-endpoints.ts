@@ -71,7 +71,12 @@ export function machineEndpoints({ ctx, log, metrics, bodyLimit, isClosing }: Ma
     ).then(
       (body) => answer(exchange, 200, JSON.stringify(body), route.pragma ? withPragma : noExtra),
       (error: unknown) => fail(exchange, error),
-    );
+    ).catch((error: unknown) => {
+      // Writing the answer itself failed: nothing sensible can be sent any more, and a rejection
+      // left unhandled would end the process.
+      errorLogFor(exchange.id).error({ err: error }, 'could not answer');
+      response.destroy();
+    });
     return true;
   };
 
