@@ -119,8 +119,13 @@ export class GroupCommit {
     return this.#largestBatch;
   }
 
-  /** Runs `work` as one logical transaction; resolves with its result once its batch has committed. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` as one logical transaction; resolves with its result once its batch has committed.
+   * `singleStatement` work (one INSERT or UPDATE) runs without a savepoint: SQLite backs out a
+   * statement that fails by itself, so there is nothing to roll back to, and the savepoint and
+   * its release were two of the three statements of a client_credentials token (~1.6 µs).
+   */
+  async run<T>(work: () => Promise<T>, singleStatement = false): Promise<T> {
     const waiting = this.#lock();
     if (waiting !== undefined) await waiting;
     let batch: Batch;
@@ -128,13 +133,14 @@ export class GroupCommit {
     try {
       if (this.#closed) throw new Error('the database is closed');
       batch = this.#currentBatch();
-      this.#savepoint.run();
+      if (!singleStatement) this.#savepoint.run();
       this.#batchSize += 1;
       try {
         result = await work();
-        this.#release.run();
+        if (!singleStatement) this.#release.run();
       } catch (error) {
-        this.#undo(batch, error);
+        if (singleStatement) this.#statementFailed(batch, error);
+        else this.#undo(batch, error);
         throw error;
       }
     } finally {
@@ -276,6 +282,12 @@ export class GroupCommit {
     } catch (undoError) {
       this.#fail(batch, new GroupCommitLost(undoError));
     }
+  }
+
+  /** A single statement failed: SQLite has backed it out, unless it took the whole transaction. */
+  #statementFailed(batch: Batch, error: unknown): void {
+    if (this.#batch !== batch) return;
+    if (!this.#database.inTransaction) this.#fail(batch, new GroupCommitLost(error));
   }
 
   /** Ends the batch: rolls back what is left of it and rejects every member. */

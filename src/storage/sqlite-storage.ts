@@ -106,6 +106,12 @@ function deepFreeze<T extends object>(record: T): T {
   return Object.freeze(record);
 }
 
+/**
+ * Writing methods that are one SQL statement each (see `SqliteStorage.insert` and the hot
+ * statements), so that alone they are atomic without a savepoint.
+ */
+const singleStatementWrites = new Set(['insertAccessToken', 'insertRefreshToken', 'insertAuthorizationCode', 'touchGrant']);
+
 /** Storage methods that only read; every other method writes (see `SqliteStorage`). */
 const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
 
@@ -173,6 +179,12 @@ export class SqliteStorage extends KyselyStorage {
     if (this.inTransaction) return work(this);
     const view = this.#transactionView;
     return this.#group.run(() => work(view));
+  }
+
+  /** @internal A write of one statement, made outside a transaction: a transaction of its own, without a savepoint. */
+  singleStatementWrite<T>(work: (tx: Storage) => Promise<T>): Promise<T> {
+    const view = this.#transactionView;
+    return this.#group.run(() => work(view), true);
   }
 
   override async migrate(): Promise<void> {
@@ -300,6 +312,7 @@ for (const name of Object.getOwnPropertyNames(KyselyStorage.prototype)) {
   if (name === 'constructor' || name === 'transaction' || name === 'close' || name === 'migrate' || readOnly.test(name)) continue;
   const method = (SqliteStorage.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
   if (typeof method !== 'function') continue;
+  const singleStatement = singleStatementWrites.has(name);
   Object.defineProperty(SqliteStorage.prototype, name, {
     configurable: true,
     writable: true,
@@ -308,6 +321,7 @@ for (const name of Object.getOwnPropertyNames(KyselyStorage.prototype)) {
         this.assertWritable();
         return method.apply(this, args);
       }
+      if (singleStatement) return this.singleStatementWrite((tx) => method.apply(tx, args));
       return this.transaction((tx) => method.apply(tx, args));
     },
   });

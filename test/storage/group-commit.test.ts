@@ -100,6 +100,40 @@ test('a write outside a transaction returns only once it is on disk', async (t) 
   assert.deepEqual(await Promise.all(writes), Array(10).fill(true));
 });
 
+test('a one-statement write outside a transaction that fails takes nothing else with it', async (t) => {
+  // insertAccessToken alone runs without a savepoint: SQLite backs out the failed statement.
+  const { storage, onDisk } = await open(t);
+  await storage.insertAccessToken(token('taken'));
+  const results = await Promise.all([
+    settle(storage.insertAccessToken(token('before'))),
+    settle(storage.insertAccessToken(token('taken'))), // primary key taken: SQLITE_CONSTRAINT
+    settle(storage.transaction(async (tx) => tx.insertAccessToken(token('inside')))),
+    settle(storage.insertAccessToken(token('after'))),
+  ]);
+  assert.ok('ok' in results[0] && 'ok' in results[2] && 'ok' in results[3], 'the others are acknowledged');
+  assert.ok('error' in results[1]);
+  assert.match(String((results[1].error as { code?: string }).code), /^SQLITE_CONSTRAINT/);
+  for (const hash of ['before', 'inside', 'after']) assert.equal(onDisk(hash), true, `${hash} is on disk`);
+  assert.equal((await storage.findAccessToken('taken'))?.familyId, 'family-taken');
+});
+
+test('disk full under one-statement writes outside a transaction: the batch fails for every member', async (t) => {
+  const { storage, database, onDisk } = await open(t);
+  const pages = database.pragma('page_count', { simple: true }) as number;
+  database.pragma(`max_page_count = ${pages + 3}`);
+  const writes = Array.from({ length: 200 }, (_, i) => settle(storage.insertAccessToken({ ...token(`full${i}`), scopes: ['x'.repeat(2000)] })));
+  const results = await Promise.all(writes);
+  const failed = results.filter((result) => 'error' in result);
+  assert.ok(failed.length > 0, 'the disk filled up');
+  for (const [i, result] of results.entries()) {
+    assert.equal(onDisk(`full${i}`), 'ok' in result, `write ${i} is on disk exactly when it was acknowledged`);
+    if ('error' in result) assert.ok(isDatabaseUnavailable(result.error), `write ${i} gets a 503, not a 500`);
+  }
+  database.pragma('max_page_count = 1073741823');
+  await storage.insertAccessToken(token('after'));
+  assert.equal(onDisk('after'), true);
+});
+
 for (const withReads of [false, true]) {
   test(`disk full: the batch fails for every member, nothing of it is on disk, and the next transaction works${withReads ? ' (with reads running meanwhile)' : ''}`, async (t) => {
     const { storage, database, onDisk } = await open(t);
