@@ -634,6 +634,14 @@ test('client_credentials: a JWT access token names the client as sub, and resour
   assert.equal((await verifyAccessToken(server, forApi.access_token, calendarApi)).payload.aud, calendarApi);
   assertError(await clientCredentials(server, machine, { resource: mailApi }), 400, 'invalid_target');
   assertError(await clientCredentials(server, machine, { resource: 'relative/path' }), 400, 'invalid_target');
+
+  // Signed on the signing thread, which also hashes it: stored under the same key as any JWT.
+  assert.ok(await server.storage.findAccessToken(hashSecret(plain.access_token)), 'the hash of the JWT is stored');
+  const described = await introspection(server, machine, plain.access_token);
+  assert.equal(described.active, true);
+  assert.equal(described.sub, machine.clientId);
+  assert.equal((await revoke(server, machine, plain.access_token)).statusCode, 200);
+  assert.deepEqual(await introspection(server, machine, plain.access_token), { active: false });
 });
 
 // Bad input

@@ -5,21 +5,24 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { signJwtOnThread } from '../../src/server/keys/jws.ts';
+import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
 import { SigningThread } from '../../src/server/keys/signing-thread.ts';
 
 const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rs256 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-test('signatures made on the signing thread verify with jose, for both algorithms and many at once', async (t) => {
+test('JWTs signed on the signing thread verify with jose, for both algorithms and many at once, with the SHA-256 they are stored under', async (t) => {
   const thread = new SigningThread();
   t.after(() => thread.close());
   const jobs = Array.from({ length: 200 }, (_, i) => {
     const [alg, pair] = i % 4 === 0 ? (['RS256', rs256] as const) : (['ES256', es256] as const);
     const header = { alg, kid: `${alg}-key`, typ: 'at+jwt' } as const;
-    return signJwtOnThread(header, { jti: String(i), sub: `client-${i}` }, pair.privateKey, thread).then((jwt) => ({ jwt, i, pair }));
+    return signJwtOnThread(header, { jti: String(i), sub: `client-${i}` }, pair.privateKey, thread).then((signed) => ({ ...signed, i, pair }));
   });
-  for (const { jwt, i, pair } of await Promise.all(jobs)) {
+  for (const { jwt, sha256, i, pair } of await Promise.all(jobs)) {
     const { payload } = await compactVerify(jwt, pair.publicKey);
+    // The jti is not time-ordered here, so the stored key is the hash alone.
+    assert.equal(sha256, hashSecret(jwt));
     assert.deepEqual(JSON.parse(new TextDecoder().decode(payload)), { jti: String(i), sub: `client-${i}` });
     assert.equal(decodeProtectedHeader(jwt).alg, i % 4 === 0 ? 'RS256' : 'ES256');
   }
@@ -29,7 +32,7 @@ test('a signature made with one key never verifies with another key sent under a
   const thread = new SigningThread();
   t.after(() => thread.close());
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const [first, second] = await Promise.all([
+  const [{ jwt: first }, { jwt: second }] = await Promise.all([
     signJwtOnThread({ alg: 'ES256', kid: 'one', typ: 'JWT' }, { n: 1 }, es256.privateKey, thread),
     signJwtOnThread({ alg: 'ES256', kid: 'two', typ: 'JWT' }, { n: 2 }, other.privateKey, thread),
   ]);
@@ -40,13 +43,13 @@ test('a signature made with one key never verifies with another key sent under a
 
 test('close() stops the thread: signatures in flight and later ones fail instead of hanging', async () => {
   const thread = new SigningThread();
-  const inFlight = Array.from({ length: 50 }, () => thread.sign('RS256', 'k', rs256.privateKey, 'payload'));
+  const inFlight = Array.from({ length: 50 }, () => thread.signJwt('RS256', 'k', rs256.privateKey, 'e30', '{}'));
   await thread.close();
   const outcomes = await Promise.allSettled(inFlight);
   // Some may have been signed before the thread stopped; none may be left pending.
   assert.equal(outcomes.length, 50);
   assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'));
-  await assert.rejects(thread.sign('ES256', 'k', es256.privateKey, 'payload'), /stopped/);
+  await assert.rejects(thread.signJwt('ES256', 'k', es256.privateKey, 'e30', '{}'), /stopped/);
 });
 
 test('the thread keeps a script alive while a signature is on its way, and not after', () => {
@@ -56,8 +59,8 @@ test('the thread keeps a script alive while a signature is on its way, and not a
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const thread = new SigningThread();
     // The second signature goes to a thread that is already running and idle.
-    await thread.sign('ES256', 'k', privateKey, 'first');
-    thread.sign('ES256', 'k', privateKey, 'payload').then((signature) => console.log('signed', signature.length));
+    await thread.signJwt('ES256', 'k', privateKey, 'e30', '{}');
+    thread.signJwt('ES256', 'k', privateKey, 'e30', '{"n":2}').then(({ jwt }) => console.log('signed', jwt.split('.')[2].length));
   `;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(result.status, 0, result.stderr);

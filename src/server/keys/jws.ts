@@ -22,13 +22,33 @@ export function signJwt(header: JwsHeader, payload: object, key: KeyObject): str
 }
 
 /**
- * `signJwt` with the signature computed on the signing thread (keys/signing-thread.ts), so that
- * another core does the arithmetic. Only for tokens signed outside a transaction: inside one,
- * the await would hold the group-commit lock (see above).
+ * `signJwt` on the signing thread (keys/signing-thread.ts), so that another core does the
+ * arithmetic; the thread also returns the token's SHA-256 (base64url), which is how the token is
+ * stored. Only for tokens signed outside a transaction: inside one, the await would hold the
+ * group-commit lock (see above).
  */
-export async function signJwtOnThread(header: JwsHeader, payload: object, key: KeyObject, thread: SigningThread): Promise<string> {
-  const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
-  return `${signingInput}.${await thread.sign(header.alg, header.kid, key, signingInput)}`;
+export function signJwtOnThread(header: JwsHeader, payload: object, key: KeyObject, thread: SigningThread): Promise<SignedJwt> {
+  return thread.signJwt(header.alg, header.kid, key, encodedHeader(header), JSON.stringify(payload));
+}
+
+export interface SignedJwt {
+  jwt: string;
+  /** SHA-256 of the whole JWT, base64url. */
+  sha256: string;
+}
+
+/** The encoded header of each key: the same for every token it signs. */
+const encodedHeaders = new Map<string, string>();
+
+function encodedHeader(header: JwsHeader): string {
+  const id = `${header.alg} ${header.kid} ${header.typ}`;
+  let encoded = encodedHeaders.get(id);
+  if (encoded === undefined) {
+    encoded = base64url(JSON.stringify(header));
+    if (encodedHeaders.size >= 1000) encodedHeaders.clear();
+    encodedHeaders.set(id, encoded);
+  }
+  return encoded;
 }
 
 interface JwsHeader {

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { SigningAlgorithm } from '../../storage/storage.ts';
+import type { SignedJwt } from './jws.ts';
 
 /**
  * JWS signatures computed on a worker thread, so that a second core does the ECDSA or RSA
@@ -29,16 +30,20 @@ export class SigningThread {
   #nextBatch = 0;
   #closed = false;
 
-  /** The signature (base64url) of `signingInput` with `key`, per RFC 7518 §3.3 (RS256) or §3.4 (ES256). */
-  sign(alg: SigningAlgorithm, kid: string, key: KeyObject, signingInput: string): Promise<string> {
+  /**
+   * A JWS in compact serialization (RFC 7515 §7.1) of `payloadJson` under `encodedHeader`, signed
+   * with `key` per RFC 7518 §3.3 (RS256) or §3.4 (ES256), and its SHA-256: everything but the
+   * JSON is done on the thread.
+   */
+  signJwt(alg: SigningAlgorithm, kid: string, key: KeyObject, encodedHeader: string, payloadJson: string): Promise<SignedJwt> {
     if (this.#closed) return Promise.reject(new Error('the signing thread has been stopped'));
     if (!this.#sentKeys.has(kid)) {
       this.#sentKeys.add(kid);
       this.#keysToSend.push({ kid, key });
     }
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<SignedJwt>((resolve, reject) => {
       if (this.#queued.length === 0) setImmediate(this.#flush);
-      this.#queued.push({ alg, kid, signingInput, resolve, reject });
+      this.#queued.push({ alg, kid, encodedHeader, payloadJson, resolve, reject });
     });
   }
 
@@ -63,7 +68,11 @@ export class SigningThread {
       const worker = this.#thread();
       // Held while signatures are on their way, so that a script awaiting one does not exit.
       if (this.#inFlight.size === 1) worker.ref();
-      const message: BatchRequest = { batch, keys, jobs: jobs.map(({ alg, kid, signingInput }) => ({ alg, kid, signingInput })) };
+      const message: BatchRequest = {
+        batch,
+        keys,
+        jobs: jobs.map(({ alg, kid, encodedHeader, payloadJson }) => ({ alg, kid, encodedHeader, payloadJson })),
+      };
       worker.postMessage(message);
     } catch (error) {
       this.#inFlight.delete(batch);
@@ -95,8 +104,8 @@ export class SigningThread {
     this.#inFlight.delete(reply.batch);
     if (this.#inFlight.size === 0) this.#worker?.unref();
     jobs.forEach((job, index) => {
-      const signature = reply.signatures[index];
-      if (typeof signature === 'string') job.resolve(signature);
+      const signed = reply.signed[index];
+      if (signed !== null && signed !== undefined) job.resolve({ jwt: signed[0], sha256: signed[1] });
       else job.reject(new Error(`signing failed on the signing thread: ${reply.errors[index] ?? 'no signature'}`));
     });
   }
@@ -111,53 +120,60 @@ export class SigningThread {
   }
 }
 
-interface Job {
+interface JobRequest {
   alg: SigningAlgorithm;
   kid: string;
-  signingInput: string;
-  resolve(signature: string): void;
+  encodedHeader: string;
+  payloadJson: string;
+}
+
+interface Job extends JobRequest {
+  resolve(signed: SignedJwt): void;
   reject(error: unknown): void;
 }
 
 interface BatchRequest {
   batch: number;
   keys: { kid: string; key: KeyObject }[];
-  jobs: { alg: SigningAlgorithm; kid: string; signingInput: string }[];
+  jobs: JobRequest[];
 }
 
 interface BatchReply {
   batch: number;
-  /** One per job: the base64url signature, or null where `errors` says why. */
-  signatures: (string | null)[];
+  /** One per job: [the JWT, its SHA-256], or null where `errors` says why. */
+  signed: ([string, string] | null)[];
   errors: (string | null)[];
 }
 
 /**
  * The thread's code, plain CommonJS so that it runs the same under tsx and compiled: it keeps
  * the keys it was sent by key id and signs every job of a batch synchronously. ES256 signatures
- * are R || S (ieee-p1363), as JWS requires (RFC 7518 §3.4).
+ * are R || S (ieee-p1363), as JWS requires (RFC 7518 §3.4). The SHA-256 is that of
+ * secrets/opaque-secret.ts (`hashSecret`): base64url of the digest of the token's UTF-8.
  */
 const threadSource = `
 const { parentPort } = require('node:worker_threads');
-const { sign } = require('node:crypto');
+const { createHash, sign } = require('node:crypto');
 const keys = new Map();
 parentPort.on('message', ({ batch, keys: sent, jobs }) => {
   for (const { kid, key } of sent) keys.set(kid, key);
-  const signatures = [];
+  const signed = [];
   const errors = [];
-  for (const { alg, kid, signingInput } of jobs) {
+  for (const { alg, kid, encodedHeader, payloadJson } of jobs) {
     try {
       const key = keys.get(kid);
       if (key === undefined) throw new Error('unknown key ' + kid);
+      const signingInput = encodedHeader + '.' + Buffer.from(payloadJson, 'utf8').toString('base64url');
       const data = Buffer.from(signingInput, 'ascii');
       const signature = alg === 'ES256' ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) : sign('sha256', data, key);
-      signatures.push(signature.toString('base64url'));
+      const jwt = signingInput + '.' + signature.toString('base64url');
+      signed.push([jwt, createHash('sha256').update(jwt, 'utf8').digest('base64url')]);
       errors.push(null);
     } catch (error) {
-      signatures.push(null);
-      errors.push(String(error && error.message || error));
+      signed.push(null);
+      errors.push(String((error && error.message) || error));
     }
   }
-  parentPort.postMessage({ batch, signatures, errors });
+  parentPort.postMessage({ batch, signed, errors });
 });
 `;

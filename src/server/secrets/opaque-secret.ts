@@ -84,7 +84,12 @@ export function hashSecret(secret: string): string {
  * out of the token.
  */
 export function hashIssuedJwt(jwt: string, jti: string): string {
-  return (timeOrderedJti.test(jti) ? jti.slice(0, timePrefixLength) : '') + sha256(jwt);
+  return issuedJwtKey(jti, sha256(jwt));
+}
+
+/** `hashIssuedJwt` from the JWT's SHA-256 (base64url), computed elsewhere (keys/signing-thread.ts). */
+export function issuedJwtKey(jti: string, jwtSha256: string): string {
+  return (timeOrderedJti.test(jti) ? jti.slice(0, timePrefixLength) : '') + jwtSha256;
 }
 
 // crypto.hash (Node 20.12) is the one-shot form: no Hash object per call, which on these short

@@ -2,7 +2,7 @@ import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signJwt, signJwtOnThread } from '../keys/jws.ts';
-import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret, issuedJwtKey } from '../secrets/opaque-secret.ts';
 
 /** The token for the client, and the key it is stored (and later looked up) under. */
 export interface MintedAccessToken {
@@ -60,8 +60,11 @@ export async function mintAccessToken(
     scope: formatScope(input.scopes),
     ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
   };
-  const token =
-    signing === 'inline' ? signJwt(header, claims, key.privateKey) : await signJwtOnThread(header, claims, key.privateKey, ctx.signingThread);
+  if (signing === 'signing-thread') {
+    const { jwt, sha256 } = await signJwtOnThread(header, claims, key.privateKey, ctx.signingThread);
+    return { token: jwt, hash: issuedJwtKey(jti, sha256) };
+  }
+  const token = signJwt(header, claims, key.privateKey);
   return { token, hash: hashIssuedJwt(token, jti) };
 }
 
