@@ -6,6 +6,7 @@ import type { BuildServerInput } from '../../src/server/app.ts';
 import type { GatehouseConfig } from '../../src/server/config/defaults.ts';
 import { withTimeout } from '../support/gatehouse-cli.ts';
 import { buildTestServer, createTestClient, type TestClient, type TestServer } from '../support/test-server.ts';
+import { sample } from '../support/prometheus.ts';
 
 /**
  * POST /token and POST /introspect are served straight from `node:http`, in front of Fastify
@@ -592,17 +593,6 @@ test('logs: one "request completed" line per request, with the response\'s reque
 
 // ---------------------------------------------------------------------------------------------
 // Metrics
-
-/** The value of one sample of a Prometheus text exposition, e.g. `name{a="b"}`; undefined when absent. */
-function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of exposition.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const present = new Map([...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (Object.entries(labels).every(([key, value]) => present.get(key) === value)) return Number(match[3]);
-  }
-  return undefined;
-}
 
 test('metrics: requests by route and status, tokens by grant type and OAuth errors by code, for requests served by the lane', async (t) => {
   const { port, machine } = await listen(t, { metricsEnabled: true });

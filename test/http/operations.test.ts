@@ -29,6 +29,7 @@ import {
 } from '../support/test-server.ts';
 import { freePort, startListeningServer } from '../support/listening-server.ts';
 import { createTestSchema, testPostgresUrl, type TestSchema } from '../support/postgres.ts';
+import { sample } from '../support/prometheus.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Health
@@ -63,17 +64,6 @@ test('GET /health/ready answers 200 with a working database, 503 when its schema
 
 // ---------------------------------------------------------------------------------------------
 // Metrics
-
-/** The value of one sample of a Prometheus text exposition, e.g. `name{a="b"}`; undefined when absent. */
-function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of exposition.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const present = new Map([...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (Object.entries(labels).every(([key, value]) => present.get(key) === value)) return Number(match[3]);
-  }
-  return undefined;
-}
 
 test('/metrics shows requests, latency, tokens per grant type, OAuth errors and active sessions', async (t) => {
   const server = await buildTestServer({ metricsEnabled: true });
