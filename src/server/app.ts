@@ -135,7 +135,7 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
   // process alive (and ioredis reconnects forever to a Redis that is down).
   if (redis !== undefined) app.addHook('onClose', async () => redis.disconnect());
   if (stdout !== undefined) app.addHook('onClose', async () => stdout.stop());
-  app.addHook('onClose', () => ctx.signingThread.close());
+  app.addHook('onClose', () => ctx.signingThreads.close());
   await app.register(rateLimit, {
     global: false,
     ...(redis === undefined ? {} : { redis, nameSpace: 'gatehouse-rate-limit-' }),

@@ -3,7 +3,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import type { KeyEncryption } from './keys/key-encryption.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
-import { SigningThread } from './keys/signing-thread.ts';
+import { SigningThreads } from './keys/signing-threads.ts';
 import { ScopeRegistry } from './scopes/scope-registry.ts';
 
 /** What domain functions need from the outside world, passed explicitly. */
@@ -14,7 +14,7 @@ export interface ServerContext {
   scopes: ScopeRegistry;
   keys: SigningKeys;
   /** Signs JWTs minted outside a transaction on another core; started on first use. */
-  signingThread: SigningThread;
+  signingThreads: SigningThreads;
 }
 
 export function createServerContext(
@@ -29,6 +29,6 @@ export function createServerContext(
     clock,
     scopes: new ScopeRegistry(config.scopes),
     keys: new SigningKeys(storage, clock, keyEncryption),
-    signingThread: new SigningThread(),
+    signingThreads: new SigningThreads(),
   };
 }

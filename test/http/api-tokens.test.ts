@@ -635,7 +635,7 @@ test('client_credentials: a JWT access token names the client as sub, and resour
   assertError(await clientCredentials(server, machine, { resource: mailApi }), 400, 'invalid_target');
   assertError(await clientCredentials(server, machine, { resource: 'relative/path' }), 400, 'invalid_target');
 
-  // Signed on the signing thread, which also hashes it: stored under the same key as any JWT.
+  // Signed on a signing thread, which also hashes it: stored under the same key as any JWT.
   assert.ok(await server.storage.findAccessToken(hashSecret(plain.access_token)), 'the hash of the JWT is stored');
   const described = await introspection(server, machine, plain.access_token);
   assert.equal(described.active, true);

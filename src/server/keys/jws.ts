@@ -1,6 +1,6 @@
 import { sign, type KeyObject } from 'node:crypto';
 import type { SigningAlgorithm } from '../../storage/storage.ts';
-import type { SigningThread } from './signing-thread.ts';
+import type { SigningThreads } from './signing-threads.ts';
 
 /**
  * A JWT in JWS Compact Serialization (RFC 7515 §7.1, RFC 7519 §7.1), signed synchronously with
@@ -22,12 +22,12 @@ export function signJwt(header: JwsHeader, payload: object, key: KeyObject): str
 }
 
 /**
- * `signJwt` on the signing thread (keys/signing-thread.ts), so that another core does the
+ * `signJwt` on a signing thread (keys/signing-threads.ts), so that another core does the
  * arithmetic; the thread also returns the token's SHA-256 (base64url), which is how the token is
  * stored. Only for tokens signed outside a transaction: inside one, the await would hold the
  * group-commit lock (see above).
  */
-export function signJwtOnThread(header: JwsHeader, payload: object, key: KeyObject, thread: SigningThread): Promise<SignedJwt> {
+export function signJwtOnThread(header: JwsHeader, payload: object, key: KeyObject, thread: SigningThreads): Promise<SignedJwt> {
   return thread.signJwt(header.alg, header.kid, key, encodedHeader(header), JSON.stringify(payload));
 }
 

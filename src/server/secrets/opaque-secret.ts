@@ -87,7 +87,7 @@ export function hashIssuedJwt(jwt: string, jti: string): string {
   return issuedJwtKey(jti, sha256(jwt));
 }
 
-/** `hashIssuedJwt` from the JWT's SHA-256 (base64url), computed elsewhere (keys/signing-thread.ts). */
+/** `hashIssuedJwt` from the JWT's SHA-256 (base64url), computed elsewhere (keys/signing-threads.ts). */
 export function issuedJwtKey(jti: string, jwtSha256: string): string {
   return (timeOrderedJti.test(jti) ? jti.slice(0, timePrefixLength) : '') + jwtSha256;
 }

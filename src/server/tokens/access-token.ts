@@ -12,9 +12,9 @@ export interface MintedAccessToken {
 
 /**
  * Where a JWT's signature is computed: on the event loop, as a transaction needs (no await while
- * it holds the lock), or on the signing thread, for a token minted before its transaction begins.
+ * it holds the lock), or on a signing thread, for a token minted before its transaction begins.
  */
-export type Signing = 'inline' | 'signing-thread';
+export type Signing = 'inline' | 'signing-threads';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -60,8 +60,8 @@ export async function mintAccessToken(
     scope: formatScope(input.scopes),
     ...(input.authTime === null ? {} : { auth_time: Math.floor(input.authTime / 1000) }),
   };
-  if (signing === 'signing-thread') {
-    const { jwt, sha256 } = await signJwtOnThread(header, claims, key.privateKey, ctx.signingThread);
+  if (signing === 'signing-threads') {
+    const { jwt, sha256 } = await signJwtOnThread(header, claims, key.privateKey, ctx.signingThreads);
     return { token: jwt, hash: issuedJwtKey(jti, sha256) };
   }
   const token = signJwt(header, claims, key.privateKey);

@@ -45,7 +45,7 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
   };
   // Nothing read in the transaction changes the token, so a JWT is signed before it, on the signing
   // thread: another core does the signature, and the transaction only stores the token's key.
-  const minted = await premintAccessToken(grant, ctx.storage, ctx, 'signing-thread');
+  const minted = await premintAccessToken(grant, ctx.storage, ctx, 'signing-threads');
   // With its token minted, a client's own grant is one write (issueTokens stores no refresh or ID
   // token without a user): alone, it is its own transaction.
   return issueTokens(grant, ctx.storage, ctx, minted);

@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { signJwtOnThread } from '../../src/server/keys/jws.ts';
 import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
-import { SigningThread } from '../../src/server/keys/signing-thread.ts';
+import { SigningThreads } from '../../src/server/keys/signing-threads.ts';
 
 const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rs256 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-test('JWTs signed on the signing thread verify with jose, for both algorithms and many at once, with the SHA-256 they are stored under', async (t) => {
-  const thread = new SigningThread();
+test('JWTs signed on the signing threads verify with jose, for both algorithms and many at once, with the SHA-256 they are stored under', async (t) => {
+  const thread = new SigningThreads();
   t.after(() => thread.close());
   const jobs = Array.from({ length: 200 }, (_, i) => {
     const [alg, pair] = i % 4 === 0 ? (['RS256', rs256] as const) : (['ES256', es256] as const);
@@ -29,7 +29,7 @@ test('JWTs signed on the signing thread verify with jose, for both algorithms an
 });
 
 test('a signature made with one key never verifies with another key sent under a different kid', async (t) => {
-  const thread = new SigningThread();
+  const thread = new SigningThreads();
   t.after(() => thread.close());
   const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const [{ jwt: first }, { jwt: second }] = await Promise.all([
@@ -42,7 +42,7 @@ test('a signature made with one key never verifies with another key sent under a
 });
 
 test('close() stops the thread: signatures in flight and later ones fail instead of hanging', async () => {
-  const thread = new SigningThread();
+  const thread = new SigningThreads();
   const inFlight = Array.from({ length: 50 }, () => thread.signJwt('RS256', 'k', rs256.privateKey, 'e30', '{}'));
   await thread.close();
   const outcomes = await Promise.allSettled(inFlight);
@@ -55,9 +55,9 @@ test('close() stops the thread: signatures in flight and later ones fail instead
 test('the thread keeps a script alive while a signature is on its way, and not after', () => {
   const script = `
     import { generateKeyPairSync } from 'node:crypto';
-    import { SigningThread } from ${JSON.stringify(fileURLToPath(new URL('../../src/server/keys/signing-thread.ts', import.meta.url)))};
+    import { SigningThreads } from ${JSON.stringify(fileURLToPath(new URL('../../src/server/keys/signing-threads.ts', import.meta.url)))};
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const thread = new SigningThread();
+    const thread = new SigningThreads();
     // The second signature goes to a thread that is already running and idle.
     await thread.signJwt('ES256', 'k', privateKey, 'e30', '{}');
     thread.signJwt('ES256', 'k', privateKey, 'e30', '{"n":2}').then(({ jwt }) => console.log('signed', jwt.split('.')[2].length));
@@ -66,4 +66,22 @@ test('the thread keeps a script alive while a signature is on its way, and not a
   assert.equal(result.status, 0, result.stderr);
   // 64 bytes of R || S, base64url: 86 characters.
   assert.match(result.stdout, /^signed 86$/m);
+});
+
+test('batches in flight together go to different threads, and each thread is sent the keys it needs', async (t) => {
+  const threads = new SigningThreads(3);
+  t.after(() => threads.close());
+  const header = { alg: 'RS256', kid: 'shared', typ: 'JWT' } as const;
+  // Three loop turns, each starting a batch while the batches before it are still being signed.
+  const batches: Promise<{ jwt: string }[]>[] = [];
+  for (let turn = 0; turn < 3; turn++) {
+    batches.push(Promise.all(Array.from({ length: 8 }, (_, i) => signJwtOnThread(header, { turn, i }, rs256.privateKey, threads))));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  for (const [turn, signed] of (await Promise.all(batches)).entries()) {
+    for (const [i, { jwt }] of signed.entries()) {
+      const { payload } = await compactVerify(jwt, rs256.publicKey);
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(payload)), { turn, i });
+    }
+  }
 });
