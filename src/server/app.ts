@@ -21,6 +21,7 @@ import { operationsRoutes } from './operations/routes.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { machineEndpoints, type MachineEndpoints } from './http/machine-endpoints.ts';
+import { pathOf } from './http/params.ts';
 import { loginRoutes } from './login/routes.ts';
 import { pageContextFor } from './pages/page-context.ts';
 import { assetRoutes, imageSources } from './pages/routes.ts';
@@ -46,11 +47,6 @@ export interface BuildServerInput {
  */
 function requestForLog(request: FastifyRequest) {
   return { method: request.method, url: pathOf(request.url), host: request.host, remoteAddress: request.ip };
-}
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 /**

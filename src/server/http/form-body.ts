@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError } from '../../shared/oauth-error.ts';
+import { notAForm } from './error-handler.ts';
 import { parseFormEncoded, type Params } from './params.ts';
 
 /** Replaces Fastify's lenient form parsing with the strict one of `parseFormEncoded`. */
@@ -22,5 +23,5 @@ export function formParams(request: FastifyRequest): Params {
   if (request.body === undefined || request.body === null) {
     if (request.headers['content-type'] === undefined) return new Map();
   }
-  throw new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
+  throw new OAuthError('invalid_request', notAForm);
 }

@@ -7,7 +7,7 @@ import type { ServerContext } from '../context.ts';
 import type { ServerMetrics } from '../operations/metrics.ts';
 import { introspectionEndpoint, tokenEndpoint } from '../tokens/endpoints.ts';
 import { asOAuthError, bodyTooLarge, contentLengthMismatch, notAForm, type ErrorLog } from './error-handler.ts';
-import { parseFormEncoded, type Params } from './params.ts';
+import { parseFormEncoded, pathOf, type Params } from './params.ts';
 
 /**
  * The token endpoint and introspection, served straight from `node:http`.
@@ -149,11 +149,6 @@ interface Exchange {
 }
 
 const silentLog: ErrorLog = { warn: () => {}, error: () => {} };
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
 
 /** A body refused for its size or type: an `invalid_request`, as Fastify's parser errors are. */
 class BodyRefused extends OAuthError {

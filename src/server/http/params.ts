@@ -80,6 +80,12 @@ export function repeatableParam(params: Params, name: string, maxLength: number)
   return values;
 }
 
+/** The path of a raw request URL, without its query string. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** The query string of a raw request URL, parsed strictly. */
 export function queryParams(rawUrl: string | undefined): Params {
   const url = rawUrl ?? '';

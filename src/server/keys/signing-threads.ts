@@ -31,7 +31,7 @@ export class SigningThreads {
   #closed = false;
 
   constructor(threads = Math.min(maxSigningThreads, availableParallelism())) {
-    this.#slots = Array.from({ length: Math.max(1, threads) }, () => ({ worker: undefined, sentKeys: new Set(), inFlight: new Map(), pending: 0 }));
+    this.#slots = Array.from({ length: Math.max(1, threads) }, () => ({ worker: undefined, sentKeys: new Set(), inFlight: new Map() }));
   }
 
   /**
@@ -79,7 +79,7 @@ export class SigningThreads {
 
   /** Sends one batch to the thread with the fewest signatures in flight. */
   #send(jobs: Job[]): void {
-    const slot = this.#slots.reduce((least, candidate) => (candidate.pending < least.pending ? candidate : least));
+    const slot = this.#slots.reduce((least, candidate) => (pendingOf(candidate) < pendingOf(least) ? candidate : least));
     const batch = this.#nextBatch++;
     try {
       const worker = this.#workerOf(slot);
@@ -96,7 +96,6 @@ export class SigningThreads {
       };
       worker.postMessage(message);
       slot.inFlight.set(batch, jobs);
-      slot.pending += jobs.length;
       // Held while signatures are on their way, so that a script awaiting one does not exit.
       if (slot.inFlight.size === 1) worker.ref();
     } catch (error) {
@@ -125,7 +124,6 @@ export class SigningThreads {
     const jobs = slot.inFlight.get(reply.batch);
     if (jobs === undefined) return;
     slot.inFlight.delete(reply.batch);
-    slot.pending -= jobs.length;
     if (slot.inFlight.size === 0) slot.worker?.unref();
     jobs.forEach((job, index) => {
       const signed = reply.signed[index];
@@ -138,7 +136,6 @@ export class SigningThreads {
   #failSlot(slot: Slot, error: Error): void {
     for (const jobs of slot.inFlight.values()) for (const job of jobs) job.reject(error);
     slot.inFlight.clear();
-    slot.pending = 0;
     slot.sentKeys.clear();
   }
 }
@@ -157,8 +154,13 @@ interface Slot {
   /** Key ids its current worker has been sent. */
   sentKeys: Set<string>;
   inFlight: Map<number, Job[]>;
-  /** Signatures in flight. */
-  pending: number;
+}
+
+/** Signatures in flight on the slot's thread. */
+function pendingOf(slot: Slot): number {
+  let pending = 0;
+  for (const jobs of slot.inFlight.values()) pending += jobs.length;
+  return pending;
 }
 
 interface JobRequest {

@@ -38,7 +38,7 @@ export async function tokenEndpoint(params: Params, authorization: string | unde
         code: requiredParam(params, 'code', 256),
         redirectUri: optionalParam(params, 'redirect_uri', max),
         codeVerifier: optionalParam(params, 'code_verifier', 256),
-        resources: parseResources(repeatableParam(params, 'resource', max)),
+        resources: requestedResources(params, max),
       },
       client,
       ctx,
@@ -46,12 +46,17 @@ export async function tokenEndpoint(params: Params, authorization: string | unde
   }
   if (grantType === 'refresh_token') {
     return exchangeRefreshToken(
-      { refreshToken: requiredParam(params, 'refresh_token', 256), scope: optionalParam(params, 'scope', max), resources: parseResources(repeatableParam(params, 'resource', max)) },
+      { refreshToken: requiredParam(params, 'refresh_token', 256), scope: optionalParam(params, 'scope', max), resources: requestedResources(params, max) },
       client,
       ctx,
     );
   }
-  return exchangeClientCredentials({ scope: optionalParam(params, 'scope', max), resources: parseResources(repeatableParam(params, 'resource', max)) }, client, ctx);
+  return exchangeClientCredentials({ scope: optionalParam(params, 'scope', max), resources: requestedResources(params, max) }, client, ctx);
+}
+
+/** RFC 8707 §2: the resources the request names, if any. */
+function requestedResources(params: Params, maxLength: number): string[] | undefined {
+  return parseResources(repeatableParam(params, 'resource', maxLength));
 }
 
 /** RFC 7662: introspection, for resource servers that authenticate as confidential clients. */

@@ -38,12 +38,11 @@ export interface TokenGrant {
 /** An access token minted before the transaction that stores it (`premintAccessToken`). */
 export interface PremintedAccessToken extends MintedAccessToken {
   expiresAt: number;
-  ttlSeconds: number;
 }
 
 /**
  * Mints the access token of a grant. A grant whose token depends on nothing read in its
- * transaction (client credentials) mints it first, with the signature on the thread pool, and
+ * transaction (client credentials) mints it first, with the signature on a signing thread, and
  * passes it to `issueTokens`.
  */
 export async function premintAccessToken(
@@ -52,15 +51,14 @@ export async function premintAccessToken(
   ctx: ServerContext,
   signing: Signing,
 ): Promise<PremintedAccessToken> {
-  const ttlSeconds = accessTokenTtl(grant.client, ctx);
-  const expiresAt = secondsFromNow(ctx.clock, ttlSeconds);
+  const expiresAt = secondsFromNow(ctx.clock, accessTokenTtl(grant.client, ctx));
   const minted = await mintAccessToken(
     { client: grant.client, accountId: grant.accountId, scopes: grant.scopes, audience: grant.audience, authTime: grant.authTime, expiresAt },
     storage,
     ctx,
     signing,
   );
-  return { ...minted, expiresAt, ttlSeconds };
+  return { ...minted, expiresAt };
 }
 
 function accessTokenTtl(client: ClientRecord, ctx: ServerContext): number {
@@ -77,7 +75,7 @@ function accessTokenTtl(client: ClientRecord, ctx: ServerContext): number {
  */
 export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext, minted?: PremintedAccessToken): Promise<TokenResponse> {
   const now = ctx.clock.now();
-  const accessTtl = minted?.ttlSeconds ?? accessTokenTtl(grant.client, ctx);
+  const accessTtl = accessTokenTtl(grant.client, ctx);
   const refreshTtl = grant.client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
   const { token: accessToken, hash: accessTokenKey, expiresAt } = minted ?? (await premintAccessToken(grant, storage, ctx, 'inline'));
   await storage.insertAccessToken({
