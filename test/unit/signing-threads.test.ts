@@ -44,8 +44,10 @@ test('a signature made with one key never verifies with another key sent under a
 test('close() stops the thread: signatures in flight and later ones fail instead of hanging', async () => {
   const thread = new SigningThreads();
   const inFlight = Array.from({ length: 50 }, () => thread.signJwt('RS256', 'k', rs256.privateKey, 'e30', '{}'));
+  // Awaited as the server's callers do, before close() fails what is in flight.
+  const settled = Promise.allSettled(inFlight);
   await thread.close();
-  const outcomes = await Promise.allSettled(inFlight);
+  const outcomes = await settled;
   // Some may have been signed before the thread stopped; none may be left pending.
   assert.equal(outcomes.length, 50);
   assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'));

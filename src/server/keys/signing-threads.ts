@@ -11,13 +11,19 @@ import type { SignedJwt } from './jws.ts';
  * Signing is the largest single cost of a JWT access token (an ES256 signature is ~25 µs of CPU,
  * RS256 several times that). `crypto.sign` with a callback also runs on another thread, but
  * each such call costs the event loop ~7–13 µs to set up (bench/README.md), about half of what it
- * saves. Here the signatures a loop turn asks for travel to a thread in one message and come
- * back in one, so the event loop pays a few microseconds per batch instead.
+ * saves. Here signatures travel to a thread a few at a time, in one message per batch and one
+ * back, so the event loop pays a few microseconds per batch instead.
+ *
+ * A batch leaves as soon as it holds `batchMicroseconds` of signing (eight ES256 signatures, one
+ * RS256), while the event loop is still reading the other requests of its turn; the rest of a
+ * turn's signatures leave at its check phase. Sending a whole turn at once made a convoy: under
+ * steady load the event loop sat idle while a thread signed everything it had just read (a third
+ * of its time with 32 connections), then the thread sat idle while the loop stored and answered.
+ * Small batches keep both busy, and the answers go out as their signatures come back.
  *
  * There are as many threads as cores, at most `maxSigningThreads`: ES256 keeps one of them busy
  * a fraction of the time, while RS256 signing is what limits its rate, and the event loop has
- * little else to do then. A turn's signatures are split among the threads, each part going to the
- * thread with the fewest signatures in flight.
+ * little else to do then. Each batch goes to the thread with the fewest signatures in flight.
  * Threads start on first use and keep the process alive only while signatures are in flight. If
  * one dies, the signatures it was computing fail (the caller answers `server_error`) and the next
  * batch starts a new one. Private keys are sent to each thread once per key id, as `KeyObject`s
@@ -25,8 +31,10 @@ import type { SignedJwt } from './jws.ts';
  */
 export class SigningThreads {
   readonly #slots: Slot[];
-  /** Signatures asked for in this loop turn, sent together at its check phase. */
+  /** Signatures asked for and not yet sent: the next batch. */
   #queued: Job[] = [];
+  /** Microseconds of signing in `#queued` (`signingMicroseconds`). */
+  #queuedWork = 0;
   #nextBatch = 0;
   #closed = false;
 
@@ -44,6 +52,8 @@ export class SigningThreads {
     return new Promise<SignedJwt>((resolve, reject) => {
       if (this.#queued.length === 0) setImmediate(this.#flush);
       this.#queued.push({ alg, kid, key, encodedHeader, payloadJson, resolve, reject });
+      this.#queuedWork += signingMicroseconds[alg];
+      if (this.#queuedWork >= batchMicroseconds) this.#flush();
     });
   }
 
@@ -53,6 +63,7 @@ export class SigningThreads {
     const stopped = new Error('the signing threads have been stopped');
     for (const job of this.#queued) job.reject(stopped);
     this.#queued = [];
+    this.#queuedWork = 0;
     await Promise.all(
       this.#slots.map(async (slot) => {
         const worker = slot.worker;
@@ -67,14 +78,8 @@ export class SigningThreads {
     const queued = this.#queued;
     if (queued.length === 0) return;
     this.#queued = [];
-    // The turn's signatures are shared among the threads: under steady load the same requests
-    // come back together turn after turn, and one batch would keep one thread busy and the others
-    // idle. A part is worth its message only with enough signing in it (RSA, or many ECDSA).
-    let work = 0;
-    for (const job of queued) work += signingMicroseconds[job.alg];
-    const parts = Math.max(1, Math.min(this.#slots.length, queued.length, Math.floor(work / smallestPartMicroseconds)));
-    const size = Math.ceil(queued.length / parts);
-    for (let start = 0; start < queued.length; start += size) this.#send(queued.slice(start, start + size));
+    this.#queuedWork = 0;
+    this.#send(queued);
   };
 
   /** Sends one batch to the thread with the fewest signatures in flight. */
@@ -143,11 +148,11 @@ export class SigningThreads {
 /** Most signing threads, whatever the number of cores. */
 const maxSigningThreads = 4;
 
-/** Rough CPU cost of one signature (bench/README.md), to decide how to split a turn's batch. */
+/** Rough CPU cost of one signature (bench/README.md), to decide when a batch is full. */
 const signingMicroseconds: Record<SigningAlgorithm, number> = { ES256: 25, RS256: 400 };
 
-/** Least signing work worth a message of its own. */
-const smallestPartMicroseconds = 1000;
+/** Signing work that fills a batch: enough to be worth a message, small enough to start early. */
+const batchMicroseconds = 200;
 
 interface Slot {
   worker: Worker | undefined;
