@@ -15,6 +15,8 @@ export interface FixedRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** Bodies sent in turn, one per request, in place of `body` (say, many tokens to introspect). */
+  bodies?: string[];
 }
 
 /** A request of a stateful sequence; `context` is per connection and starts empty each loop. */
@@ -108,6 +110,16 @@ async function runWrk(request: FixedRequest, { connections, seconds }: LoadOptio
       `wrk.method = ${quote(request.method)}`,
       ...(request.body === undefined ? [] : [`wrk.body = ${quote(request.body)}`]),
       ...Object.entries(request.headers).map(([name, value]) => `wrk.headers[ ${quote(name)} ] = ${quote(value)}`),
+      ...(request.bodies === undefined
+        ? []
+        : [
+            `local bodies = { ${request.bodies.map(quote).join(', ')} }`,
+            'local turn = 0',
+            'request = function()',
+            '  turn = turn % #bodies + 1',
+            '  return wrk.format(nil, nil, nil, bodies[turn])',
+            'end',
+          ]),
       'done = function(summary, latency, requests)',
       '  local e = summary.errors',
       '  io.write(string.format("WRK_RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,',
@@ -137,7 +149,7 @@ async function runAutocannon(spec: LoadSpec, { connections, seconds }: LoadOptio
   const common = { connections, timeout: 10, ...(spec.kind === 'sequence' && spec.amount !== undefined ? { amount: spec.amount } : { duration: seconds }) };
   const options: autocannon.Options =
     spec.kind === 'fixed'
-      ? { ...common, url: spec.request.url, method: spec.request.method, headers: spec.request.headers, ...(spec.request.body === undefined ? {} : { body: spec.request.body }) }
+      ? { ...common, url: spec.request.url, method: spec.request.method, headers: spec.request.headers, ...fixedBody(spec.request) }
       : { ...common, url: spec.origin, requests: spec.requests };
   const started = performance.now();
   const result = await autocannon(options);
@@ -158,4 +170,12 @@ async function runAutocannon(spec: LoadSpec, { connections, seconds }: LoadOptio
     ].join(', '),
     driver: 'autocannon',
   };
+}
+
+/** autocannon's options for the body of a fixed request: one body, or `bodies` in turn. */
+function fixedBody(request: FixedRequest): Partial<autocannon.Options> {
+  const bodies = request.bodies;
+  if (bodies === undefined) return request.body === undefined ? {} : { body: request.body };
+  let next = 0;
+  return { requests: [{ setupRequest: (sent) => ({ ...sent, body: bodies[next++ % bodies.length] }) }] };
 }

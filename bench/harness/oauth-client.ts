@@ -38,6 +38,16 @@ export async function machineToken(ready: ReadyMessage, client: MachineClient): 
   return (await postToken(ready, client, clientCredentialsBody(client))).access_token!;
 }
 
+/** `count` distinct tokens of the client, asked for `connections` at a time. */
+export async function machineTokens(ready: ReadyMessage, client: MachineClient, count: number, connections = 32): Promise<string[]> {
+  const tokens: string[] = [];
+  while (tokens.length < count) {
+    const wave = Math.min(connections, count - tokens.length);
+    tokens.push(...(await Promise.all(Array.from({ length: wave }, () => machineToken(ready, client)))));
+  }
+  return tokens;
+}
+
 export function authorizePath(ready: ReadyMessage, web: WebClient, scope: string): string {
   const query = form({
     response_type: 'code',

@@ -100,6 +100,9 @@ class HotStatements {
 /** Most clients kept (`SqliteStorage.findClient`); past it the cache starts over. */
 const clientCacheSize = 10_000;
 
+/** Most access tokens kept (`SqliteStorage.findAccessToken`); past it the cache starts over. */
+const accessTokenCacheSize = 10_000;
+
 /** A cached record is shared by every caller, so none may change it. */
 function deepFreeze<T extends object>(record: T): T {
   for (const value of Object.values(record)) if (typeof value === 'object' && value !== null) Object.freeze(value);
@@ -112,6 +115,28 @@ function deepFreeze<T extends object>(record: T): T {
  */
 const singleStatementWrites = new Set(['insertAccessToken', 'insertRefreshToken', 'insertAuthorizationCode', 'touchGrant']);
 
+/**
+ * Writing methods that leave every stored access-token row as it was (inserting a new one changes
+ * no row already read), so the access-token cache survives them. Every other write drops it: a
+ * method added later is assumed to change token rows, the safe default.
+ */
+const keepAccessTokenRows = new Set([
+  ...singleStatementWrites,
+  'consumeAuthorizationCode',
+  'rotateRefreshToken',
+  'insertSession',
+  'deleteSession',
+  'deleteSessionsOfAccount',
+  'saveGrant',
+  'insertAuditEvent',
+  'insertClient',
+  'insertAccount',
+  'updateAccountPassword',
+  'setAccountAdmin',
+  'insertSigningKey',
+  'retireSigningKey',
+]);
+
 /** Storage methods that only read; every other method writes (see `SqliteStorage`). */
 const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
 
@@ -122,7 +147,8 @@ const readOnly = /^(find|list|count|schemaStatus$|ping$)/;
  *   each still returns only after its own writes are on disk.
  * - Reads outside a transaction share one read transaction per event-loop turn.
  * - The statements of the hot paths run as prepared statements, without Kysely's query building.
- * - Clients and the active signing keys are cached, and dropped whenever they may have changed.
+ * - Clients, the active signing keys and access tokens are cached, and dropped whenever they may
+ *   have changed.
  *
  * Every write made outside a transaction runs as a transaction of its own, so it too returns only
  * once committed. Otherwise it would join a batch that commits later, and a failed commit would
@@ -140,6 +166,14 @@ export class SqliteStorage extends KyselyStorage {
   readonly #clients: Map<string, ClientRecord>;
   /** The active signing key per algorithm, read on every JWT; kept like `#clients`. */
   readonly #activeKeys: Map<SigningAlgorithm, SigningKeyRecord>;
+  /**
+   * Access tokens by hash, as read: introspection and every Bearer request look one up, and the
+   * lookup was a tenth of introspection's CPU (bench/README.md). Kept like `#clients`, and dropped
+   * after every write that may change a token row (`keepAccessTokenRows` says which do not):
+   * after, not before, because a lookup running between the two would cache the old row. Only
+   * rows found are kept; whether a token is still live is decided by its reader, with the clock.
+   */
+  readonly #accessTokens: Map<string, AccessTokenRecord>;
   readonly #transactionView: SqliteStorage;
 
   constructor(db: Kysely<Database>, database: BetterSqlite3.Database, shared?: SqliteStorage) {
@@ -148,10 +182,12 @@ export class SqliteStorage extends KyselyStorage {
     this.#statements = shared === undefined ? { database } : shared.#statements;
     this.#clients = shared === undefined ? new Map() : shared.#clients;
     this.#activeKeys = shared === undefined ? new Map() : shared.#activeKeys;
+    this.#accessTokens = shared === undefined ? new Map() : shared.#accessTokens;
     if (shared === undefined) {
       this.#group.onStale(() => {
         this.#clients.clear();
         this.#activeKeys.clear();
+        this.#accessTokens.clear();
       });
     }
     this.#transactionView = shared === undefined ? new SqliteStorage(db, database, this) : this;
@@ -238,8 +274,21 @@ export class SqliteStorage extends KyselyStorage {
     this.#sql.insert('access_tokens', accessTokenToRow(token));
   }
 
-  override findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
-    return this.#read(this.#sql.findAccessToken, [hash], accessTokenFromRow);
+  override async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
+    this.#group.beginRead(); // first: it may find the cache stale
+    const cached = this.#accessTokens.get(hash);
+    if (cached !== undefined) return cached;
+    const row = this.#sql.findAccessToken.get(hash);
+    if (row === undefined) return undefined;
+    const token = deepFreeze(accessTokenFromRow(row));
+    if (this.#accessTokens.size >= accessTokenCacheSize) this.#accessTokens.clear();
+    this.#accessTokens.set(hash, token);
+    return token;
+  }
+
+  /** @internal After a write that may have changed access-token rows (see `keepAccessTokenRows`). */
+  forgetAccessTokens(): void {
+    this.#accessTokens.clear();
   }
 
   override async insertRefreshToken(token: RefreshTokenRecord): Promise<void> {
@@ -313,16 +362,28 @@ for (const name of Object.getOwnPropertyNames(KyselyStorage.prototype)) {
   const method = (SqliteStorage.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
   if (typeof method !== 'function') continue;
   const singleStatement = singleStatementWrites.has(name);
+  const write = keepAccessTokenRows.has(name) ? method : forgettingAccessTokens(method);
   Object.defineProperty(SqliteStorage.prototype, name, {
     configurable: true,
     writable: true,
     value: function writeThroughGroupCommit(this: SqliteStorage & { inTransaction: boolean }, ...args: unknown[]) {
       if (this.inTransaction) {
         this.assertWritable();
-        return method.apply(this, args);
+        return write.apply(this, args);
       }
-      if (singleStatement) return this.singleStatementWrite((tx) => method.apply(tx, args));
-      return this.transaction((tx) => method.apply(tx, args));
+      if (singleStatement) return this.singleStatementWrite((tx) => write.apply(tx, args));
+      return this.transaction((tx) => write.apply(tx, args));
     },
   });
+}
+
+/** `method`, then the access-token cache dropped, whether it succeeded or not. */
+function forgettingAccessTokens(method: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
+  return async function (this: SqliteStorage, ...args: unknown[]) {
+    try {
+      return await method.apply(this, args);
+    } finally {
+      this.forgetAccessTokens();
+    }
+  };
 }

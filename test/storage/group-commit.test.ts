@@ -228,6 +228,62 @@ test('a client change that rolls back is never served from the cache, even if re
   assert.throws(() => ((original as { name: string }).name = 'x'), TypeError, 'a cached client cannot be changed by a caller');
 });
 
+test('access tokens are cached, but a revocation is seen as soon as it is acknowledged, and one by another process at the next turn', async (t) => {
+  const { storage, path } = await open(t);
+  await storage.insertAccessToken(token('a1'));
+  await storage.insertAccessToken(token('a2'));
+  const first = (await storage.findAccessToken('a1'))!;
+  assert.equal(first.revokedAt, null);
+  assert.equal(await storage.findAccessToken('a1'), first, 'the second lookup is served from the cache');
+  assert.throws(() => ((first as { revokedAt: number | null }).revokedAt = 1), TypeError, 'a cached token cannot be changed by a caller');
+  await storage.revokeAccessToken('a1', t0 + 5);
+  assert.equal((await storage.findAccessToken('a1'))?.revokedAt, t0 + 5);
+  // The CLI, say: another connection to the same file.
+  assert.equal((await storage.findAccessToken('a2'))?.revokedAt, null);
+  const other = await openOther(t, path);
+  await other.revokeAccessToken('a2', t0 + 6);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal((await storage.findAccessToken('a2'))?.revokedAt, t0 + 6);
+  await other.deleteClient('c1'); // its tokens go with it (on delete cascade)
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(await storage.findAccessToken('a2'), undefined);
+});
+
+test('a lookup that runs while a revocation is being written cannot leave the unrevoked row cached', async (t) => {
+  const { storage } = await open(t);
+  await storage.insertAccessToken(token('r1'));
+  await storage.findAccessToken('r1');
+  const revoked = storage.revokeAccessToken('r1', t0 + 5);
+  // Other requests' lookups, interleaved with the revocation's own steps until it is acknowledged.
+  let done = false;
+  void revoked.then(() => (done = true));
+  const seen: (number | null | undefined)[] = [];
+  while (!done) {
+    seen.push((await storage.findAccessToken('r1'))?.revokedAt);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await revoked;
+  assert.ok(seen.includes(null), 'some lookups ran before the revocation was written');
+  assert.equal((await storage.findAccessToken('r1'))?.revokedAt, t0 + 5);
+});
+
+test('a revocation that rolls back is never served from the cache, even if read meanwhile', async (t) => {
+  const { storage } = await open(t);
+  await storage.insertAccessToken(token('b1'));
+  assert.equal((await storage.findAccessToken('b1'))?.revokedAt, null);
+  let readMeanwhile: number | null | undefined;
+  const result = await settle(
+    storage.transaction(async (tx) => {
+      await tx.revokeAccessToken('b1', t0 + 5);
+      readMeanwhile = (await storage.findAccessToken('b1'))?.revokedAt; // another request, outside the transaction
+      throw new Error('the revocation fails');
+    }),
+  );
+  assert.ok('error' in result);
+  assert.equal(readMeanwhile, t0 + 5, 'a read outside the transaction saw the change in progress (documented)');
+  assert.equal((await storage.findAccessToken('b1'))?.revokedAt, null, 'after the rollback the database is what counts');
+});
+
 test('the active signing key is cached, and a rotation by another process is seen at the next turn', async (t) => {
   const { storage, path } = await open(t);
   const key = (kid: string, createdAt: number) => ({
