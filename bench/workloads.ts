@@ -339,7 +339,7 @@ export const workloadGroups: WorkloadGroup[] = [
             [GATEHOUSE, FLOOR_SQLITE],
           ],
           notes: [
-            `${OIDC} looks the token up in process memory. Gatehouse looks it up in SQLite by SHA-256 the first time, then finds it in its cache of the last 10 000 tokens looked up (dropped on any revocation and on any commit by another process; 7b measures lookups that miss it). ${FLOOR_SQLITE} reads SQLite every time (one indexed read). The floor answers "active" without any lookup.`,
+            `${OIDC} looks the token up in process memory. Gatehouse looks it up in SQLite by SHA-256 the first time, then finds it in its cache of up to 10 000 tokens looked up (dropped whole when full, after any write that may change a token, on a rollback and on any commit by another process; 7b measures lookups that miss it). ${FLOOR_SQLITE} reads SQLite every time (one indexed read). The floor answers "active" without any lookup.`,
             `${NODE_OAUTH2} has no introspection endpoint.`,
           ],
         },
@@ -379,7 +379,7 @@ export const workloadGroups: WorkloadGroup[] = [
             ['resource-server helper (local ES256 JWT)', `${OIDC} /me`],
           ],
           notes: [
-            'Gatehouse /userinfo: opaque user token, looked up by SHA-256 in SQLite, then the account read for the claims. The helper verifies an ES256 JWT signature against the cached JWKS, with no call to Gatehouse.',
+            'Gatehouse /userinfo: opaque user token, looked up by SHA-256 (in SQLite the first time, then in the token cache), then the account read for the claims. The helper verifies an ES256 JWT signature against the cached JWKS, with no call to Gatehouse.',
             `${OIDC} /me and ${NODE_OAUTH2} look the token up in memory. The floor compares the header with one known token.`,
           ],
         },
@@ -466,12 +466,12 @@ export const workloadGroups: WorkloadGroup[] = [
       const small = readyOf(servers, 'gatehouse-10k');
       const large = readyOf(servers, 'gatehouse-large');
       const largeLabel = `${GATEHOUSE} @ ${formatCount(settings.growthTokens)}`;
-      // Many distinct tokens in turn, so that each lookup reads the database: Gatehouse keeps the
-      // last 10 000 tokens it looked up (SqliteStorage), and one token would be found there.
+      // Many distinct tokens in turn, so that each lookup reads the database: Gatehouse keeps up
+      // to 10 000 tokens it looked up (SqliteStorage), and one token would be found there.
       const introspection = async (label: string, server: string, ready: ReadyMessage): Promise<Target> => {
         const tokens = await machineTokens(ready, ready.machine!, growthIntrospectionTokens);
-        const request = post(ready, ready.paths.introspect!, ready.machine!, '');
-        return { label, server, load: fixed({ ...request, bodies: tokens.map((token) => form({ token })) }) };
+        const { method, url, headers } = post(ready, ready.paths.introspect!, ready.machine!, '');
+        return { label, server, load: fixed({ method, url, headers, bodies: tokens.map((token) => form({ token })) }) };
       };
       return [
         {
@@ -497,7 +497,10 @@ export const workloadGroups: WorkloadGroup[] = [
   },
 ];
 
-/** Tokens 7b introspects in turn: twice the token cache of `SqliteStorage`, so none is found there. */
+/**
+ * Tokens 7b introspects in turn: twice what the token cache of `SqliteStorage` holds before it is
+ * dropped whole, so none is found there.
+ */
 const growthIntrospectionTokens = 20_000;
 
 export function formatCount(count: number): string {

@@ -44,7 +44,8 @@ test('a signature made with one key never verifies with another key sent under a
 test('close() stops the thread: signatures in flight and later ones fail instead of hanging', async () => {
   const thread = new SigningThreads();
   const inFlight = Array.from({ length: 50 }, () => thread.signJwt('RS256', 'k', rs256.privateKey, 'e30', '{}'));
-  // Awaited as the server's callers do, before close() fails what is in flight.
+  // Each RS256 signature leaves at once: close() fails them once the threads have stopped, so
+  // they are awaited first, as the server's callers do.
   const settled = Promise.allSettled(inFlight);
   await thread.close();
   const outcomes = await settled;
@@ -52,6 +53,19 @@ test('close() stops the thread: signatures in flight and later ones fail instead
   assert.equal(outcomes.length, 50);
   assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'));
   await assert.rejects(thread.signJwt('ES256', 'k', es256.privateKey, 'e30', '{}'), /stopped/);
+});
+
+test('close() fails signatures still waiting for their batch to fill, at once', async () => {
+  const thread = new SigningThreads();
+  // Fewer ES256 signatures than fill a batch: none has left for a thread when close() is called.
+  const queued = Array.from({ length: 3 }, () => thread.signJwt('ES256', 'k', es256.privateKey, 'e30', '{}'));
+  const settled = Promise.allSettled(queued);
+  await thread.close();
+  const outcomes = await settled;
+  assert.deepEqual(
+    outcomes.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : 'signed')),
+    Array.from({ length: 3 }, () => 'Error: the signing threads have been stopped'),
+  );
 });
 
 test('the thread keeps a script alive while a signature is on its way, and not after', () => {
@@ -74,7 +88,8 @@ test('batches in flight together go to different threads, and each thread is sen
   const threads = new SigningThreads(3);
   t.after(() => threads.close());
   const header = { alg: 'RS256', kid: 'shared', typ: 'JWT' } as const;
-  // Three loop turns, each starting a batch while the batches before it are still being signed.
+  // Three loop turns of eight RS256 signatures, each signature a batch of its own, sent while the
+  // ones before it are still being signed.
   const batches: Promise<{ jwt: string }[]>[] = [];
   for (let turn = 0; turn < 3; turn++) {
     batches.push(Promise.all(Array.from({ length: 8 }, (_, i) => signJwtOnThread(header, { turn, i }, rs256.privateKey, threads))));

@@ -35,6 +35,8 @@ export class SigningThreads {
   #queued: Job[] = [];
   /** Microseconds of signing in `#queued` (`signingMicroseconds`). */
   #queuedWork = 0;
+  /** A flush is due at this turn's check phase. */
+  #flushScheduled = false;
   #nextBatch = 0;
   #closed = false;
 
@@ -50,7 +52,10 @@ export class SigningThreads {
   signJwt(alg: SigningAlgorithm, kid: string, key: KeyObject, encodedHeader: string, payloadJson: string): Promise<SignedJwt> {
     if (this.#closed) return Promise.reject(new Error('the signing threads have been stopped'));
     return new Promise<SignedJwt>((resolve, reject) => {
-      if (this.#queued.length === 0) setImmediate(this.#flush);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flushAtCheck);
+      }
       this.#queued.push({ alg, kid, key, encodedHeader, payloadJson, resolve, reject });
       this.#queuedWork += signingMicroseconds[alg];
       if (this.#queuedWork >= batchMicroseconds) this.#flush();
@@ -74,13 +79,18 @@ export class SigningThreads {
     );
   }
 
-  readonly #flush = (): void => {
+  readonly #flushAtCheck = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
     const queued = this.#queued;
     if (queued.length === 0) return;
     this.#queued = [];
     this.#queuedWork = 0;
     this.#send(queued);
-  };
+  }
 
   /** Sends one batch to the thread with the fewest signatures in flight. */
   #send(jobs: Job[]): void {
