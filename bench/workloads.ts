@@ -528,7 +528,7 @@ const BASELINE = `${GATEHOUSE} (baseline)`;
 
 /**
  * BENCH_BASELINE=DIR: Gatehouse from another checkout (say `git worktree add DIR main`) runs
- * beside this one in the issuance, JWT and introspection groups, so a change is measured against
+ * beside this one in the issuance, JWT, introspection and code-flow groups, so a change is measured against
  * what it changes in one interleaved run rather than across two noisy ones.
  */
 function withBaseline(group: WorkloadGroup, checkout: string): WorkloadGroup {
@@ -539,11 +539,12 @@ function withBaseline(group: WorkloadGroup, checkout: string): WorkloadGroup {
     const ready = readyOf(servers, spec.name);
     if (group.key === 'issuance') return issuanceTarget(BASELINE, spec.name, ready);
     if (group.key === 'jwt') return issuanceTarget(BASELINE, spec.name, ready, ready.jwt!.ES256);
+    if (group.key === 'flow') return flowTarget(BASELINE, spec.name, ready);
     if (group.key !== 'introspection') return undefined;
     const token = await machineToken(ready, ready.machine!);
     return { label: BASELINE, server: spec.name, load: fixed(post(ready, ready.paths.introspect!, ready.machine!, form({ token }))) };
   };
-  if (!['issuance', 'jwt', 'introspection'].includes(group.key)) return group;
+  if (!['issuance', 'jwt', 'introspection', 'flow'].includes(group.key)) return group;
   return {
     ...group,
     servers: [...group.servers, spec],

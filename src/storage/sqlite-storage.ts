@@ -239,15 +239,29 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findClient(id: string): Promise<ClientRecord | undefined> {
+    return this.#readThrough(this.#clients, clientCacheSize, id, this.#sql.findClient, clientFromRow);
+  }
+
+  /**
+   * The record under `key` from `cache`, or else read by `statement`, frozen and kept; a full
+   * cache starts over.
+   */
+  #readThrough<R, T extends object>(
+    cache: Map<string, T>,
+    size: number,
+    key: string,
+    statement: BetterSqlite3.Statement<[string], R>,
+    fromRow: (row: R) => T,
+  ): T | undefined {
     this.#group.beginRead(); // first: it may find the cache stale
-    const cached = this.#clients.get(id);
+    const cached = cache.get(key);
     if (cached !== undefined) return cached;
-    const row = this.#sql.findClient.get(id);
+    const row = statement.get(key);
     if (row === undefined) return undefined;
-    const client = deepFreeze(clientFromRow(row));
-    if (this.#clients.size >= clientCacheSize) this.#clients.clear();
-    this.#clients.set(id, client);
-    return client;
+    const record = deepFreeze(fromRow(row));
+    if (cache.size >= size) cache.clear();
+    cache.set(key, record);
+    return record;
   }
 
   override async insertClient(client: ClientRecord): Promise<void> {
@@ -275,15 +289,7 @@ export class SqliteStorage extends KyselyStorage {
   }
 
   override async findAccessToken(hash: string): Promise<AccessTokenRecord | undefined> {
-    this.#group.beginRead(); // first: it may find the cache stale
-    const cached = this.#accessTokens.get(hash);
-    if (cached !== undefined) return cached;
-    const row = this.#sql.findAccessToken.get(hash);
-    if (row === undefined) return undefined;
-    const token = deepFreeze(accessTokenFromRow(row));
-    if (this.#accessTokens.size >= accessTokenCacheSize) this.#accessTokens.clear();
-    this.#accessTokens.set(hash, token);
-    return token;
+    return this.#readThrough(this.#accessTokens, accessTokenCacheSize, hash, this.#sql.findAccessToken, accessTokenFromRow);
   }
 
   /** @internal After a write that may have changed access-token rows (see `keepAccessTokenRows`). */

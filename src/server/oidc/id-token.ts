@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AccountRecord, ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { signJwt } from '../keys/jws.ts';
+import { signJwtOnThread } from '../keys/jws.ts';
 import { claimsForScopes } from './claims.ts';
 
 export interface IdTokenInput {
@@ -16,11 +16,15 @@ export interface IdTokenInput {
 /** ID tokens are signed with RS256, the algorithm every relying party supports (Core §15.1). */
 export const idTokenSigningAlg = 'RS256';
 
-/** OpenID Connect Core §2 and §3.1.3.6: the ID token of a code or refresh token response. */
+/**
+ * OpenID Connect Core §2 and §3.1.3.6: the ID token of a code or refresh token response, signed
+ * on a signing thread. Nothing of it is stored, so it is signed once the transaction that issued
+ * its access token is over (tokens/issue-tokens.ts, `withIdToken`).
+ */
 export async function signIdToken(input: IdTokenInput, storage: Storage, ctx: ServerContext): Promise<string> {
   const key = await ctx.keys.activeKey(idTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
-  return signJwt(
+  const { jwt } = await signJwtOnThread(
     { alg: key.alg, kid: key.kid, typ: 'JWT' },
     {
       // The claims first: nothing in them can override the protocol's own.
@@ -36,7 +40,9 @@ export async function signIdToken(input: IdTokenInput, storage: Storage, ctx: Se
       ...(input.nonce === null ? {} : { nonce: input.nonce }),
     },
     key.privateKey,
+    ctx.signingThreads,
   );
+  return jwt;
 }
 
 /** Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token (RS256/ES256). */

@@ -3,7 +3,7 @@ import type { AuthorizationCodeRecord, ClientRecord } from '../../storage/storag
 import { checkCodeVerifierFormat, verifierMatchesChallenge } from '../authorize/pkce.ts';
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../secrets/opaque-secret.ts';
-import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+import { issueTokens, withIdToken, type IssuedTokens, type TokenResponse } from './issue-tokens.ts';
 import { narrowResources } from '../resources/resource-indicators.ts';
 
 export interface CodeGrantInput {
@@ -14,7 +14,7 @@ export interface CodeGrantInput {
   resources: string[] | undefined;
 }
 
-type Redemption = { tokens: TokenResponse } | { replayedFamily: string } | { unknown: true };
+type Redemption = { tokens: IssuedTokens } | { replayedFamily: string } | { unknown: true };
 
 /**
  * RFC 6749 §4.1.3: trades a code for tokens. The code is consumed and the tokens issued in one
@@ -56,7 +56,7 @@ export async function exchangeAuthorizationCode(
     );
     return { tokens };
   });
-  if ('tokens' in redemption) return redemption.tokens;
+  if ('tokens' in redemption) return withIdToken(redemption.tokens, ctx);
   if ('replayedFamily' in redemption) {
     // RFC 6749 §4.1.2 and §10.5: a code used twice was intercepted; revoke what its first use issued.
     await ctx.storage.revokeFamily(redemption.replayedFamily, ctx.clock.now());

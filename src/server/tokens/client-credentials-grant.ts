@@ -48,5 +48,5 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
   const minted = await premintAccessToken(grant, ctx.storage, ctx, 'signing-threads');
   // With its token minted, a client's own grant is one write (issueTokens stores no refresh or ID
   // token without a user): alone, it is its own transaction.
-  return issueTokens(grant, ctx.storage, ctx, minted);
+  return (await issueTokens(grant, ctx.storage, ctx, minted)).response;
 }

@@ -3,7 +3,7 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { signIdToken } from '../oidc/id-token.ts';
+import { signIdToken, type IdTokenInput } from '../oidc/id-token.ts';
 import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
 import { mintAccessToken, type MintedAccessToken, type Signing } from './access-token.ts';
 
@@ -33,6 +33,15 @@ export interface TokenGrant {
   authTime: number | null;
   /** OpenID Connect nonce from the authorization request; only the first ID token carries it. */
   nonce: string | null;
+}
+
+/**
+ * What `issueTokens` stored and will answer, and the ID token still to sign: nothing of an ID
+ * token is stored, so it is signed after the transaction (`withIdToken`), on a signing thread.
+ */
+export interface IssuedTokens {
+  response: TokenResponse;
+  idToken: IdTokenInput | undefined;
 }
 
 /** An access token minted before the transaction that stores it (`premintAccessToken`). */
@@ -71,9 +80,10 @@ function accessTokenTtl(client: ClientRecord, ctx: ServerContext): number {
  * - an access token, always;
  * - a refresh token when a user is involved, except that an OpenID Connect request gets one only
  *   with `offline_access` (Core §11);
- * - an ID token when the scopes include `openid`.
+ * - an ID token when the scopes include `openid`: its claims are read here, in the transaction,
+ *   and it is signed by `withIdToken` once the transaction is over.
  */
-export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext, minted?: PremintedAccessToken): Promise<TokenResponse> {
+export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext, minted?: PremintedAccessToken): Promise<IssuedTokens> {
   const now = ctx.clock.now();
   const accessTtl = accessTokenTtl(grant.client, ctx);
   const refreshTtl = grant.client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
@@ -90,7 +100,7 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
     createdAt: now,
   });
   const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTtl, scope: formatScope(grant.scopes) };
-  if (grant.accountId === null) return response;
+  if (grant.accountId === null) return { response, idToken: undefined };
   // For the user's "Authorized apps" page: when this app last used what the user allowed.
   await storage.touchGrant(grant.accountId, grant.client.id, now);
 
@@ -112,14 +122,20 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
     });
     response.refresh_token = refreshToken;
   }
-  if (grant.scopes.includes('openid')) {
-    const account = await storage.findAccount(grant.accountId);
-    if (account === undefined) throw new OAuthError('invalid_grant', 'the user of this grant no longer exists');
-    response.id_token = await signIdToken(
-      { account, client: grant.client, scopes: grant.scopes, authTime: grant.authTime ?? now, nonce: grant.nonce, accessToken },
-      storage,
-      ctx,
-    );
-  }
+  if (!grant.scopes.includes('openid')) return { response, idToken: undefined };
+  const account = await storage.findAccount(grant.accountId);
+  if (account === undefined) throw new OAuthError('invalid_grant', 'the user of this grant no longer exists');
+  return { response, idToken: { account, client: grant.client, scopes: grant.scopes, authTime: grant.authTime ?? now, nonce: grant.nonce, accessToken } };
+}
+
+/**
+ * The token response with its ID token, signed on a signing thread. Called after the transaction
+ * that issued the tokens: an RS256 signature is the costliest step of a code exchange, and
+ * inside the transaction it would hold the group-commit lock, and the event loop, meanwhile. If
+ * the signature fails (a signing thread lost), the request fails with `server_error` although
+ * the code or refresh token has been spent; the tokens stored for it are never handed out.
+ */
+export async function withIdToken({ response, idToken }: IssuedTokens, ctx: ServerContext): Promise<TokenResponse> {
+  if (idToken !== undefined) response.id_token = await signIdToken(idToken, ctx.storage, ctx);
   return response;
 }

@@ -3,7 +3,7 @@ import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { hashSecret } from '../secrets/opaque-secret.ts';
-import { issueTokens, type TokenResponse } from './issue-tokens.ts';
+import { issueTokens, withIdToken, type IssuedTokens, type TokenResponse } from './issue-tokens.ts';
 import { narrowResources } from '../resources/resource-indicators.ts';
 
 export interface RefreshGrantInput {
@@ -13,7 +13,7 @@ export interface RefreshGrantInput {
   resources: string[] | undefined;
 }
 
-type Rotation = { tokens: TokenResponse } | { reusedFamily: string } | { unknown: true };
+type Rotation = { tokens: IssuedTokens } | { reusedFamily: string } | { unknown: true };
 
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every refresh returns a new refresh token and
@@ -61,7 +61,7 @@ export async function exchangeRefreshToken(
     );
     return { tokens };
   });
-  if ('tokens' in rotation) return rotation.tokens;
+  if ('tokens' in rotation) return withIdToken(rotation.tokens, ctx);
   if ('reusedFamily' in rotation) {
     await ctx.storage.revokeFamily(rotation.reusedFamily, ctx.clock.now());
     throw new OAuthError('invalid_grant', 'the refresh token has already been used; its whole family is now revoked');
