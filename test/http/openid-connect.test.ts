@@ -16,6 +16,7 @@ import type { ClientRegistration } from '../../src/server/clients/register-clien
 import type { GatehouseConfig } from '../../src/server/config/defaults.ts';
 import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { rotateSigningKeys } from '../../src/server/keys/rotate-keys.ts';
+import { signIdToken } from '../../src/server/oidc/id-token.ts';
 import {
   CookieJar,
   authorize,
@@ -1007,4 +1008,24 @@ describe('refresh and offline_access (Core §11, §12) — oidcc-refresh-token',
     assert.equal(tokens.id_token, undefined);
     tokensOf(await refresh(server, client, tokens.refresh_token!));
   });
+});
+
+test('an ID token is signed after its code is spent, so without the signing threads it is signed on the event loop and still verifies', async (t) => {
+  const { server, client, user } = await setUp(t);
+  const jar = await logIn(server);
+  const tokens = await obtainTokens(server, jar, client, { scope: 'openid profile' });
+  const { payload: fromEndpoint } = await verifyIdToken(server, idTokenOf(tokens), client);
+  assert.equal(fromEndpoint.at_hash, expectedAtHash(tokens.access_token));
+  // A lost thread, as `close()` leaves it: every signature sent to it fails.
+  await server.ctx.signingThreads.close();
+  const idToken = await signIdToken(
+    { account: user, client: (await server.storage.findClient(client.clientId))!, scopes: ['openid', 'profile'], authTime: server.clock.now(), nonce: 'n-0S6', accessToken: tokens.access_token },
+    server.storage,
+    server.ctx,
+  );
+  const { payload } = await verifyIdToken(server, idToken, client);
+  assert.equal(payload.sub, user.id);
+  assert.equal(payload.nonce, 'n-0S6');
+  assert.equal(payload.at_hash, expectedAtHash(tokens.access_token));
+  assert.equal(payload.name, 'Alice Kim');
 });
