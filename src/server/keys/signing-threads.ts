@@ -23,7 +23,7 @@ import type { SignedJwt } from './jws.ts';
  *
  * There are as many threads as cores, at most `maxSigningThreads`: ES256 keeps one of them busy
  * a fraction of the time, while RS256 signing is what limits its rate, and the event loop has
- * little else to do then. Each batch goes to the thread with the fewest signatures in flight.
+ * little else to do then. Each batch goes to the thread with the least signing in flight.
  * Threads start on first use and keep the process alive only while signatures are in flight. If
  * one dies, the signatures it was computing fail (the caller answers `server_error`) and the next
  * batch starts a new one. Private keys are sent to each thread once per key id, as `KeyObject`s
@@ -92,7 +92,7 @@ export class SigningThreads {
     this.#send(queued);
   }
 
-  /** Sends one batch to the thread with the fewest signatures in flight. */
+  /** Sends one batch to the thread with the least signing in flight. */
   #send(jobs: Job[]): void {
     const slot = this.#slots.reduce((least, candidate) => (pendingOf(candidate) < pendingOf(least) ? candidate : least));
     const batch = this.#nextBatch++;
@@ -171,10 +171,13 @@ interface Slot {
   inFlight: Map<number, Job[]>;
 }
 
-/** Signatures in flight on the slot's thread. */
+/**
+ * Microseconds of signing in flight on the slot's thread: one RS256 signature weighs as much as
+ * sixteen ES256 ones.
+ */
 function pendingOf(slot: Slot): number {
   let pending = 0;
-  for (const jobs of slot.inFlight.values()) pending += jobs.length;
+  for (const jobs of slot.inFlight.values()) for (const job of jobs) pending += signingMicroseconds[job.alg];
   return pending;
 }
 
