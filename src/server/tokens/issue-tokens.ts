@@ -131,9 +131,9 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
 /**
  * The token response with its ID token, signed on a signing thread. Called after the transaction
  * that issued the tokens: an RS256 signature is the costliest step of a code exchange, and
- * inside the transaction it would hold the group-commit lock, and the event loop, meanwhile. If
- * the signature fails (a signing thread lost), the request fails with `server_error` although
- * the code or refresh token has been spent; the tokens stored for it are never handed out.
+ * inside the transaction it would hold the group-commit lock, and the event loop, meanwhile.
+ * The code or refresh token is spent by then, so a thread that fails does not fail the request:
+ * `signIdToken` signs on the event loop instead.
  */
 export async function withIdToken({ response, idToken }: IssuedTokens, ctx: ServerContext): Promise<TokenResponse> {
   if (idToken !== undefined) response.id_token = await signIdToken(idToken, ctx.storage, ctx);
