@@ -558,6 +558,13 @@ describe('configuration loading', () => {
     assertConfigError(() => loadConfig({ file }), /"port" must be a whole number/);
   });
 
+  test('signingThreads: 0 (one per core) by default, a count from the file, and a negative or fractional count refused', (t) => {
+    assert.equal(loadConfig({ env: {} }).signingThreads, 0);
+    assert.equal(loadConfig({ file: configFile(t, { signingThreads: 2 }) }).signingThreads, 2);
+    assertConfigError(() => loadConfig({ file: configFile(t, { signingThreads: -1 }) }), /"signingThreads" must be a whole number from 0 to 64/);
+    assertConfigError(() => loadConfig({ file: configFile(t, { signingThreads: 1.5 }) }), /"signingThreads" must be a whole number/);
+  });
+
   test('a config file that is not a JSON object is an error naming the file', (t) => {
     assertConfigError(() => loadConfig({ file: configFile(t, [1, 2]) }), /must hold a JSON object/);
     assertConfigError(() => loadConfig({ file: configFile(t, '{"port": ') }), /cannot read config file .*config\.json/);

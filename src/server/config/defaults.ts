@@ -34,6 +34,7 @@ export interface GatehouseConfig {
   scopes: Record<string, ScopeDefinition>;
   resources: Record<string, ResourceDefinition>;
   accessTokenSigningAlg: 'ES256' | 'RS256';
+  signingThreads: number;
   production: boolean;
   keyEncryptionKey: string;
   keyEncryptionKeyFile: string;
@@ -127,6 +128,11 @@ export const optionDocs: OptionDocs = {
     default: 'ES256',
     unit: 'JWS algorithm',
     doc: 'Algorithm of JWT access tokens: `ES256` (small and fast to sign) or `RS256` (for verifiers that know nothing else). ID tokens always use RS256, the algorithm every OpenID Connect client must support (Core §15.1).',
+  },
+  signingThreads: {
+    default: 0,
+    unit: 'threads (0: one per core, at most 4)',
+    doc: 'Worker threads that compute JWT signatures (client_credentials JWT access tokens and ID tokens), so that other cores do the ECDSA or RSA arithmetic while the event loop serves requests. 0 picks one per core, at most four. A thread starts on first use.',
   },
   production: {
     default: false,

@@ -25,6 +25,7 @@ export function loadConfig({ env = {}, file }: LoadConfigInput = {}): GatehouseC
 /** Validates a complete configuration and fills in what is derived (the issuer). */
 export function finishConfig(config: GatehouseConfig): GatehouseConfig {
   checkInteger(config.port, 'port', 0, 65535);
+  checkInteger(config.signingThreads, 'signingThreads', 0, 64);
   for (const key of [
     'authorizationCodeTtlSeconds',
     'accessTokenTtlSeconds',

@@ -21,7 +21,8 @@ import type { SignedJwt } from './jws.ts';
  * of its time with 32 connections), then the thread sat idle while the loop stored and answered.
  * Small batches keep both busy, and the answers go out as their signatures come back.
  *
- * There are as many threads as cores, at most `maxSigningThreads`: ES256 keeps one of them busy
+ * There are as many threads as cores, at most `maxSigningThreads`, unless the `signingThreads`
+ * option says otherwise (config/defaults.ts): ES256 keeps one of them busy
  * a fraction of the time, while RS256 signing is what limits its rate, and the event loop has
  * little else to do then. Each batch goes to the thread with the least signing in flight.
  * Threads start on first use and keep the process alive only while signatures are in flight. If
