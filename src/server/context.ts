@@ -29,6 +29,6 @@ export function createServerContext(
     clock,
     scopes: new ScopeRegistry(config.scopes),
     keys: new SigningKeys(storage, clock, keyEncryption),
-    signingThreads: new SigningThreads(config.signingThreads === 0 ? undefined : config.signingThreads),
+    signingThreads: new SigningThreads(config.signingThreads),
   };
 }

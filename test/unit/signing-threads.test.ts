@@ -41,14 +41,21 @@ test('a signature made with one key never verifies with another key sent under a
   await assert.rejects(compactVerify(second, es256.publicKey));
 });
 
-test('close() stops the thread: signatures in flight and later ones fail instead of hanging', async () => {
+/**
+ * Asks for `count` signatures, closes the threads, and returns how each ended. The signatures are
+ * awaited before close() fails them, as the server's callers do.
+ */
+async function outcomesOfClose(count: number, alg: 'ES256' | 'RS256'): Promise<{ thread: SigningThreads; outcomes: PromiseSettledResult<unknown>[] }> {
   const thread = new SigningThreads();
-  const inFlight = Array.from({ length: 50 }, () => thread.signJwt('RS256', 'k', rs256.privateKey, 'e30', '{}'));
-  // Each RS256 signature leaves at once: close() fails them once the threads have stopped, so
-  // they are awaited first, as the server's callers do.
-  const settled = Promise.allSettled(inFlight);
+  const key = alg === 'ES256' ? es256.privateKey : rs256.privateKey;
+  const settled = Promise.allSettled(Array.from({ length: count }, () => thread.signJwt(alg, 'k', key, 'e30', '{}')));
   await thread.close();
-  const outcomes = await settled;
+  return { thread, outcomes: await settled };
+}
+
+test('close() stops the thread: signatures in flight and later ones fail instead of hanging', async () => {
+  // Each RS256 signature leaves for a thread at once.
+  const { thread, outcomes } = await outcomesOfClose(50, 'RS256');
   // Some may have been signed before the thread stopped; none may be left pending.
   assert.equal(outcomes.length, 50);
   assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'));
@@ -56,12 +63,8 @@ test('close() stops the thread: signatures in flight and later ones fail instead
 });
 
 test('close() fails signatures still waiting for their batch to fill, at once', async () => {
-  const thread = new SigningThreads();
   // Fewer ES256 signatures than fill a batch: none has left for a thread when close() is called.
-  const queued = Array.from({ length: 3 }, () => thread.signJwt('ES256', 'k', es256.privateKey, 'e30', '{}'));
-  const settled = Promise.allSettled(queued);
-  await thread.close();
-  const outcomes = await settled;
+  const { outcomes } = await outcomesOfClose(3, 'ES256');
   assert.deepEqual(
     outcomes.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : 'signed')),
     Array.from({ length: 3 }, () => 'Error: the signing threads have been stopped'),

@@ -41,8 +41,10 @@ export class SigningThreads {
   #nextBatch = 0;
   #closed = false;
 
-  constructor(threads = Math.min(maxSigningThreads, availableParallelism())) {
-    this.#slots = Array.from({ length: Math.max(1, threads) }, () => ({ worker: undefined, sentKeys: new Set(), inFlight: new Map() }));
+  /** `threads`: how many; 0 (the `signingThreads` default) is one per core, at most `maxSigningThreads`. */
+  constructor(threads = 0) {
+    const count = threads > 0 ? threads : Math.min(maxSigningThreads, availableParallelism());
+    this.#slots = Array.from({ length: count }, () => ({ worker: undefined, sentKeys: new Set(), inFlight: new Map() }));
   }
 
   /**
