@@ -54,13 +54,16 @@ function buildProgram(io: CliIo): Command {
   const print = (text: string): void => {
     io.stdout.write(`${text}\n`);
   };
+  const warn = (text: string): void => {
+    io.stderr.write(`gatehouse: warning: ${text}\n`);
+  };
 
   /** Opens the database for one command and closes it whatever happens. */
   async function withContext<T>(work: (ctx: ServerContext) => Promise<T>, migrate?: boolean): Promise<T> {
     const cfg = config();
-    const storage = await openStorage(cfg.databaseUrl, { migrate: migrate ?? cfg.migrateOnStart });
+    const storage = await openStorage(cfg.databaseUrl, { migrate: migrate ?? cfg.migrateOnStart, warn });
     try {
-      return await work(createServerContext(cfg, storage, systemClock, () => loadKeyEncryption(cfg)));
+      return await work(createServerContext(cfg, storage, systemClock, () => loadKeyEncryption(cfg, warn)));
     } finally {
       await storage.close();
     }

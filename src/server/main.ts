@@ -15,11 +15,15 @@ export interface RunningServer {
 
 /** Opens (and migrates) the database, listens, and sweeps expired rows until stopped. */
 export async function startServer(config: GatehouseConfig): Promise<RunningServer> {
-  const keyEncryption = loadKeyEncryption(config);
-  const storage = await openStorage(config.databaseUrl, { migrate: config.migrateOnStart });
+  // Files narrowed to 0600 are reported once the logger exists.
+  const narrowed: string[] = [];
+  const warn = (message: string): void => void narrowed.push(message);
+  const keyEncryption = loadKeyEncryption(config, warn);
+  const storage = await openStorage(config.databaseUrl, { migrate: config.migrateOnStart, warn });
   // Signing keys exist before the first request, so /jwks never answers an empty set.
   await new SigningKeys(storage, systemClock, keyEncryption).ensureActiveKeys();
   const app = await buildServer({ config, storage, clock: systemClock, keyEncryption, logger: { level: config.logLevel } });
+  for (const message of narrowed) app.log.warn(message);
   const stopCleanup = startExpiredCleanup(storage, systemClock, {
     intervalMs: 60_000,
     batchSize: 500,

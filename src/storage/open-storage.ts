@@ -1,4 +1,5 @@
 import { Kysely } from 'kysely';
+import type { Warn } from '../shared/owner-only-files.ts';
 import { createPostgresDialect, isPostgresUrl } from './dialects/postgres.ts';
 import { openSqlite, sqlitePathFromUrl } from './dialects/sqlite.ts';
 import { KyselyStorage } from './kysely-storage.ts';
@@ -8,6 +9,8 @@ import type { Database } from './schema.ts';
 export interface OpenStorageOptions {
   /** Apply pending migrations before returning (the default). */
   migrate?: boolean;
+  /** Told when a SQLite file readable by others was narrowed to 0600 (default: `process.emitWarning`). */
+  warn?: Warn;
 }
 
 /** Without migrating, the schema must already match this code exactly. */
@@ -22,9 +25,9 @@ async function refuseOutdatedSchema(storage: KyselyStorage): Promise<void> {
 }
 
 /** SQLite gets its own `Storage` (group commit, prepared hot statements); PostgreSQL the plain one. */
-function storageFor(databaseUrl: string): KyselyStorage {
+function storageFor(databaseUrl: string, warn: Warn | undefined): KyselyStorage {
   if (databaseUrl.startsWith('sqlite:')) {
-    const { dialect, database } = openSqlite(sqlitePathFromUrl(databaseUrl));
+    const { dialect, database } = openSqlite(sqlitePathFromUrl(databaseUrl), warn);
     return new SqliteStorage(new Kysely<Database>({ dialect }), database);
   }
   if (isPostgresUrl(databaseUrl)) {
@@ -52,7 +55,7 @@ async function migrate(databaseUrl: string, storage: KyselyStorage): Promise<voi
 
 /** Opens the database a URL names (`sqlite:PATH` or `postgres://…`) and brings its schema up to date. */
 export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<KyselyStorage> {
-  const storage = storageFor(databaseUrl);
+  const storage = storageFor(databaseUrl, options.warn);
   try {
     if (options.migrate !== false) await migrate(databaseUrl, storage);
     else await refuseOutdatedSchema(storage);

@@ -87,7 +87,7 @@ export const optionDocs: OptionDocs = {
     default: 'sqlite:.gatehouse/gatehouse.db',
     env: 'DATABASE_URL',
     unit: 'URL',
-    doc: '`sqlite:PATH` (relative paths are relative to the working directory; the folder is created) or `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME]`. The embedded SQLite database runs in WAL mode, so every issued token survives a crash of the process; PostgreSQL lets several Gatehouse instances share one truth.',
+    doc: '`sqlite:PATH` (relative paths are relative to the working directory; a missing folder is created with mode 0700, and the file, its `-wal` and `-shm` are mode 0600 whatever the umask: a wider mode found on open is narrowed and logged) or `postgres://USER:PASSWORD@HOST:PORT/DATABASE[?schema=NAME]`. The embedded SQLite database runs in WAL mode, so every issued token survives a crash of the process; PostgreSQL lets several Gatehouse instances share one truth.',
   },
   authorizationCodeTtlSeconds: {
     default: 60,
@@ -149,7 +149,7 @@ export const optionDocs: OptionDocs = {
   keyEncryptionKeyFile: {
     default: '.gatehouse/key-encryption.key',
     unit: 'path',
-    doc: 'Where the development key-encryption key is kept (mode 0600) when `keyEncryptionKey` is empty and not in production. Never used in production.',
+    doc: 'Where the development key-encryption key is kept (mode 0600, in a folder created 0700; a wider mode found is narrowed and logged) when `keyEncryptionKey` is empty and not in production. Never used in production.',
   },
   bodyLimitBytes: {
     default: 64 * 1024,

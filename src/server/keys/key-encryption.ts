@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { emitWarning, makeOwnerOnlyDirectory, narrowToOwnerOnly, type Warn } from '../../shared/owner-only-files.ts';
 import type { GatehouseConfig } from '../config/defaults.ts';
 
 /**
@@ -40,17 +41,22 @@ export class KeyEncryption {
 
 /**
  * The configured key, or outside production a development key generated once and kept in a file
- * readable only by its owner (`loadConfig` already refused production without a key).
+ * readable only by its owner (`loadConfig` already refused production without a key): 0600 in a
+ * folder that is 0700 when Gatehouse creates it; an existing file readable by others is narrowed
+ * to 0600 and reported through `warn`. `wx` refuses to write through a file that appeared meanwhile.
  */
-export function loadKeyEncryption(config: GatehouseConfig): KeyEncryption {
+export function loadKeyEncryption(config: GatehouseConfig, warn: Warn = emitWarning): KeyEncryption {
   if (config.keyEncryptionKey !== '') return new KeyEncryption(decodeKey(config.keyEncryptionKey));
   if (config.production) throw new Error('production mode needs GATEHOUSE_KEY_ENCRYPTION_KEY');
   const file = config.keyEncryptionKeyFile;
-  if (existsSync(file)) return new KeyEncryption(decodeKey(readFileSync(file, 'utf8').trim()));
-  mkdirSync(dirname(file), { recursive: true });
+  if (existsSync(file)) {
+    narrowToOwnerOnly(file, warn);
+    return new KeyEncryption(decodeKey(readFileSync(file, 'utf8').trim()));
+  }
+  makeOwnerOnlyDirectory(dirname(file));
   const key = randomBytes(32);
   writeFileSync(file, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
+  chmodSync(file, 0o600); // `mode` above passes through the umask; chmod does not
   return new KeyEncryption(key);
 }
 

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteDialect, type SqliteDatabase } from 'kysely';
+import { createOwnerOnlyFile, emitWarning, makeOwnerOnlyDirectory, narrowToOwnerOnly, type Warn } from '../../shared/owner-only-files.ts';
 
 /**
  * The embedded default. WAL lets readers proceed while one writer commits, and with
@@ -9,13 +9,13 @@ import { SqliteDialect, type SqliteDatabase } from 'kysely';
  * only on power failure before the next checkpoint). Foreign keys are off by default in SQLite
  * and are needed for the cascading deletes of the schema.
  */
-export function createSqliteDialect(path: string): SqliteDialect {
-  return openSqlite(path).dialect;
+export function createSqliteDialect(path: string, warn: Warn = emitWarning): SqliteDialect {
+  return openSqlite(path, warn).dialect;
 }
 
 /** The dialect for Kysely and the connection under it, for the statements `SqliteStorage` prepares itself. */
-export function openSqlite(path: string): { dialect: SqliteDialect; database: Database.Database } {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export function openSqlite(path: string, warn: Warn = emitWarning): { dialect: SqliteDialect; database: Database.Database } {
+  if (path !== ':memory:') prepareOwnerOnlyFiles(path, warn);
   const database = new Database(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
@@ -26,6 +26,19 @@ export function openSqlite(path: string): { dialect: SqliteDialect; database: Da
   // with a million live tokens, so issuance and introspection do not slow down as tokens pile up.
   database.pragma('cache_size = -32768');
   return { dialect: new SqliteDialect({ database: withStatementCache(database) }), database };
+}
+
+/**
+ * The database holds hashed tokens and encrypted signing keys: it is created 0600 before SQLite
+ * opens it, in a 0700 folder if Gatehouse makes the folder. SQLite creates `-wal` and `-shm` itself
+ * with the database file's mode (its unix VFS copies it and chmods past the umask), so they follow.
+ * Files left with a wider mode by an earlier version or a copy (a `-wal` survives a crash) are
+ * narrowed before SQLite reopens them.
+ */
+function prepareOwnerOnlyFiles(path: string, warn: Warn): void {
+  makeOwnerOnlyDirectory(dirname(path));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) narrowToOwnerOnly(file, warn);
+  createOwnerOnlyFile(path);
 }
 
 /** Most distinct statements kept prepared; past it the cache starts over (dynamic IN lists). */
