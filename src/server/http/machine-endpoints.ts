@@ -38,6 +38,9 @@ const routes = new Map<string, Route>([
   ['/introspect', { endpoint: introspectionEndpoint, pragma: false }],
 ]);
 
+/** The paths this lane serves (POST only), for whoever must know every URL of the server (the fuzz test). */
+export const machineEndpointPaths: readonly string[] = [...routes.keys()];
+
 export interface MachineEndpointsInput {
   ctx: ServerContext;
   /** The server's logger, or undefined when logging is off. */
