@@ -172,8 +172,8 @@ const token = (await exchangeClientCredentials({ scope: 'calendar.read', resourc
 const introspectionBody = `token=${token}`;
 await measure('introspection: whole app, info logs', () => inject(appWithLogs, '/introspect', introspectionBody));
 await measure('introspection: domain (authenticateClient + introspect)', async () => {
-  await authenticateClient({ method: 'client_secret_basic', ...credentials }, ctx);
-  return introspect(token, undefined, ctx);
+  const caller = await authenticateClient({ method: 'client_secret_basic', ...credentials }, ctx);
+  return introspect(token, undefined, caller, ctx);
 });
 await measure('storage: findAccessToken', () => storage.findAccessToken(hashSecret(token)));
 

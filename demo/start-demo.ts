@@ -70,6 +70,10 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     databaseUrl: `sqlite:${join(options.dataDir, 'gatehouse.db')}`,
     keyEncryptionKey: secrets.keyEncryptionKey,
     logLevel: 'warn',
+    // Mine is a web (confidential) client on http://127.0.0.1:3000, so that the demo runs
+    // offline without certificates. Only for the demo: a web client needs https otherwise, and
+    // production mode refuses this option (config/load.ts).
+    allowInsecureHttpRedirectUris: true,
     scopes: {
       'calendar.read': { description: 'See your calendar events' },
       'calendar.write': { description: 'Add events to your calendar' },

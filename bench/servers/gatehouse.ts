@@ -33,7 +33,9 @@ import { announce, benchUsers, envNumber, exitWith, type ServerMessage } from '.
 const signingAlg = process.env.BENCH_SIGNING_ALG === 'RS256' ? 'RS256' : 'ES256';
 const prefill = envNumber('BENCH_PREFILL', 0);
 const machineScope = 'calendar.read';
-const redirectUri = 'http://127.0.0.1:9/callback';
+// Never followed: the driver reads the code from the Location header. https, because a web
+// (confidential) client may not register loopback http (RFC 8252 §7.3; clients/redirect-uri.ts).
+const redirectUri = 'https://bench.example/callback';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const databasePath = join(dir, 'gatehouse.db');

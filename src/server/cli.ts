@@ -4,7 +4,7 @@ import { systemClock } from '../shared/clock.ts';
 import { isOAuthError, OAuthError } from '../shared/oauth-error.ts';
 import { formatScope, parseScope } from '../shared/scope.ts';
 import { openStorage } from '../storage/open-storage.ts';
-import type { AccountRecord, ClientRecord } from '../storage/storage.ts';
+import type { AccountRecord, ClientRecord, ConsentPolicy, TokenEndpointAuthMethod } from '../storage/storage.ts';
 import { createAccount } from './accounts/create-account.ts';
 import { registerClient, rotateClientSecret } from './clients/register-client.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
@@ -116,6 +116,10 @@ function buildProgram(io: CliIo): Command {
     .option('--grant-type <type>', 'authorization_code, refresh_token or client_credentials (repeat; default the first two)', collect)
     .option('--access-token-format <format>', 'opaque (default) or jwt (RFC 9068)')
     .option('--resource <uri>', 'a resource server (RFC 8707) the client may get tokens for (repeat)', collect, [])
+    .option('--token-endpoint-auth-method <method>', 'client_secret_basic (default), client_secret_post, or none for public clients (RFC 7591 §2)')
+    .option('--consent-policy <policy>', 'remember (default for confidential clients) or always_ask (default for public clients)')
+    .option('--can-introspect', "may introspect other clients' access tokens (a resource server, RFC 7662)")
+    .option('--served-resource <uri>', 'a resource identifier (RFC 8707) this client serves; it sees tokens for it at /introspect (repeat)', collect, [])
     .option('--json', 'print JSON')
     .action((options: ClientCreateOptions) =>
       withContext(async (ctx) => {
@@ -130,6 +134,10 @@ function buildProgram(io: CliIo): Command {
             grantTypes: options.grantType,
             accessTokenFormat: options.accessTokenFormat as 'opaque' | 'jwt' | undefined,
             resources: options.resource,
+            tokenEndpointAuthMethod: options.tokenEndpointAuthMethod as TokenEndpointAuthMethod | undefined,
+            consentPolicy: options.consentPolicy as ConsentPolicy | undefined,
+            canIntrospect: options.canIntrospect ?? false,
+            servedResources: options.servedResource,
           },
           ctx,
         );
@@ -284,6 +292,10 @@ interface ClientCreateOptions {
   grantType?: string[];
   accessTokenFormat?: string;
   resource: string[];
+  tokenEndpointAuthMethod?: string;
+  consentPolicy?: string;
+  canIntrospect?: boolean;
+  servedResource: string[];
   json?: boolean;
 }
 
@@ -321,7 +333,10 @@ function clientJson(client: ClientRecord) {
     redirect_uris: client.redirectUris,
     grant_types: client.grantTypes,
     scope: formatScope(client.scopes),
-    token_endpoint_auth_method: client.type === 'public' ? 'none' : 'client_secret_basic',
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    consent_policy: client.consentPolicy,
+    can_introspect: client.canIntrospect,
+    served_resources: client.servedResources,
     access_token_ttl: client.accessTokenTtlSeconds,
     refresh_token_ttl: client.refreshTokenTtlSeconds,
     created_at: new Date(client.createdAt).toISOString(),
@@ -336,6 +351,9 @@ function formatClient(client: ClientRecord): string {
     `redirect_uris: ${client.redirectUris.join(' ')}`,
     `scope:         ${formatScope(client.scopes)}`,
     `grant_types:   ${client.grantTypes.join(' ')}`,
+    `auth_method:   ${client.tokenEndpointAuthMethod}`,
+    `consent:       ${client.consentPolicy}`,
+    ...(client.canIntrospect ? [`introspects:   yes${client.servedResources.length === 0 ? '' : `, serves ${client.servedResources.join(' ')}`}`] : []),
     ...(client.resources.length === 0 ? [] : [`resources:     ${client.resources.join(' ')}`]),
     ...(client.accessTokenFormat === 'opaque' ? [] : [`token_format:  ${client.accessTokenFormat}`]),
     ...(client.accessTokenTtlSeconds === null ? [] : [`access_ttl:    ${client.accessTokenTtlSeconds}s`]),

@@ -68,6 +68,13 @@ export interface OAuthErrorOptions {
   status?: number;
   /** A `WWW-Authenticate` challenge to send (RFC 6749 §5.2, RFC 6750 §3). */
   wwwAuthenticate?: string;
+  /**
+   * The description without the request values it quotes, for where they must not be echoed: an
+   * error redirected to the client (RFC 6749 §4.1.2.1), where an attacker who crafted the request
+   * would choose the text the client's error page shows. Default: the description itself, for a
+   * description that quotes no request value.
+   */
+  descriptionWithoutInput?: string;
   cause?: unknown;
 }
 
@@ -76,6 +83,7 @@ export class OAuthError extends Error {
   readonly description: string;
   readonly status: number;
   readonly wwwAuthenticate: string | undefined;
+  readonly descriptionWithoutInput: string;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
@@ -84,12 +92,31 @@ export class OAuthError extends Error {
     this.description = description;
     this.status = options.status ?? statusByCode[code];
     this.wwwAuthenticate = options.wwwAuthenticate;
+    this.descriptionWithoutInput = options.descriptionWithoutInput ?? description;
   }
 
-  /** The JSON body of RFC 6749 §5.2. */
+  /** The JSON body of RFC 6749 §5.2, its description within the RFC's characters. */
   toJSON(): { error: OAuthErrorCode; error_description: string } {
-    return { error: this.code, error_description: this.description };
+    return { error: this.code, error_description: errorDescriptionText(this.description) };
   }
+}
+
+/**
+ * RFC 6749 §4.1.2.1 and §5.2: `error_description` holds only %x20-21 / %x23-5B / %x5D-7E —
+ * printable ASCII without `"` and `\`. No line break, quote or other character can reach a
+ * client's page or header through it. The few non-ASCII characters descriptions use are spelled
+ * in ASCII (`§` as "section"); control characters become spaces and anything else `?`.
+ */
+export function errorDescriptionText(text: string): string {
+  return text
+    .replaceAll('"', "'")
+    .replaceAll('\\', '/')
+    .replaceAll('§', 'section ')
+    .replace(/[\u2013\u2014]/g, '-')
+    .replace(/[\u2018\u2019\u201c\u201d]/g, "'")
+    .replaceAll('\u2026', '...')
+    .replace(/[\x00-\x1f\x7f]/g, ' ')
+    .replace(/[^\x20-\x7e]/gu, '?');
 }
 
 export function isOAuthError(value: unknown): value is OAuthError {

@@ -11,6 +11,8 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientType,
+  ConsentPolicy,
+  TokenEndpointAuthMethod,
   ConsumeResult,
   GrantRecord,
   RefreshTokenRecord,
@@ -478,6 +480,10 @@ export function clientToRow(client: ClientRecord): Row<'clients'> {
     refresh_token_ttl_seconds: client.refreshTokenTtlSeconds,
     access_token_format: client.accessTokenFormat,
     resources: JSON.stringify(client.resources),
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    consent_policy: client.consentPolicy,
+    can_introspect: client.canIntrospect ? 1 : 0,
+    served_resources: JSON.stringify(client.servedResources),
     created_at: client.createdAt,
   };
 }
@@ -495,6 +501,10 @@ export function clientFromRow(row: Row<'clients'>): ClientRecord {
     refreshTokenTtlSeconds: nullableNumber(row.refresh_token_ttl_seconds),
     accessTokenFormat: row.access_token_format as AccessTokenFormat,
     resources: JSON.parse(row.resources) as string[],
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method as TokenEndpointAuthMethod,
+    consentPolicy: row.consent_policy as ConsentPolicy,
+    canIntrospect: Number(row.can_introspect) === 1,
+    servedResources: JSON.parse(row.served_resources) as string[],
     createdAt: Number(row.created_at),
   };
 }

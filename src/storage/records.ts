@@ -22,10 +22,31 @@ export interface ClientRecord {
   accessTokenFormat: AccessTokenFormat;
   /** Resource indicators (RFC 8707) the client may ask tokens for; they become the `aud`. */
   resources: string[];
+  /**
+   * How the client authenticates at /token, /introspect and /revoke (RFC 7591 §2); any other
+   * method is refused. `none` for public clients, one of the secret methods for confidential ones.
+   */
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /**
+   * Whether remembered consent lets a request through without the consent page. `always_ask`
+   * (the default for public clients) shows consent every time: anyone can send a public client's
+   * ID with a loopback redirect URI, so remembered consent proves nothing about who asks
+   * (RFC 8252 §8.6, RFC 6749 §10.2).
+   */
+  consentPolicy: ConsentPolicy;
+  /** May introspect tokens issued to other clients (RFC 7662 §2.1, §4); its own tokens always. */
+  canIntrospect: boolean;
+  /**
+   * The resource identifiers (RFC 8707) this client serves as a resource server. An access token
+   * with an audience is described only to a caller that serves one of its audiences.
+   */
+  servedResources: string[];
   createdAt: number;
 }
 
 export type AccessTokenFormat = 'opaque' | 'jwt';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ConsentPolicy = 'remember' | 'always_ask';
 
 export interface AccountRecord {
   /** The stable subject identifier (`sub`). */

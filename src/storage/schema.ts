@@ -26,6 +26,10 @@ export interface ClientsTable {
   refresh_token_ttl_seconds: number | null;
   access_token_format: string;
   resources: string;
+  token_endpoint_auth_method: string;
+  consent_policy: string;
+  can_introspect: number;
+  served_resources: string;
   created_at: number;
 }
 

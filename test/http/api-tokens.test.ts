@@ -605,6 +605,10 @@ test('client_credentials: refused to a client without that grant; a public clien
     refreshTokenTtlSeconds: null,
     accessTokenFormat: 'opaque',
     resources: [],
+    tokenEndpointAuthMethod: 'none',
+    consentPolicy: 'always_ask',
+    canIntrospect: false,
+    servedResources: [],
     createdAt: server.clock.now(),
   };
   await server.storage.insertClient(legacy);

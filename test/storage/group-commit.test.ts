@@ -38,6 +38,10 @@ async function open(t: TestContext) {
     refreshTokenTtlSeconds: null,
     accessTokenFormat: 'opaque',
     resources: [],
+    tokenEndpointAuthMethod: 'none',
+    consentPolicy: 'always_ask',
+    canIntrospect: false,
+    servedResources: [],
     createdAt: t0,
   });
   const disk = new Database(path, { readonly: true });

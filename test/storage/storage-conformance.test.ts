@@ -63,6 +63,11 @@ function client(id: string): ClientRecord {
     refreshTokenTtlSeconds: null,
     accessTokenFormat: 'opaque',
     resources: ['https://api.example/calendar'],
+    // Not the registration defaults, so that each field is seen to round-trip.
+    tokenEndpointAuthMethod: 'client_secret_post',
+    consentPolicy: 'always_ask',
+    canIntrospect: true,
+    servedResources: ['https://api.example/notes'],
     createdAt: t0,
   };
 }
@@ -293,7 +298,17 @@ for (const dialect of dialects) {
 
     test('clients are updated in place; the audit trail lists newest first', async (t) => {
       const storage = await withStorage(t);
-      const updated = { ...client('c1'), name: 'Renamed', redirectUris: ['https://c.example/cb'], scopes: ['profile'], accessTokenFormat: 'jwt' as const };
+      const updated = {
+        ...client('c1'),
+        name: 'Renamed',
+        redirectUris: ['https://c.example/cb'],
+        scopes: ['profile'],
+        accessTokenFormat: 'jwt' as const,
+        tokenEndpointAuthMethod: 'client_secret_basic' as const,
+        consentPolicy: 'remember' as const,
+        canIntrospect: false,
+        servedResources: [],
+      };
       assert.equal(await storage.updateClient({ ...updated, secretHash: 'ignored', createdAt: 1 }), true);
       assert.deepEqual(await storage.findClient('c1'), updated);
       for (const [id, at] of [['e1', t0], ['e2', t0 + 2], ['e3', t0 + 1]] as const) {

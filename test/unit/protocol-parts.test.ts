@@ -42,6 +42,10 @@ function client(type: ClientType, redirectUris: string[]): ClientRecord {
     refreshTokenTtlSeconds: null,
     accessTokenFormat: 'opaque',
     resources: [],
+    tokenEndpointAuthMethod: type === 'public' ? 'none' : 'client_secret_basic',
+    consentPolicy: type === 'public' ? 'always_ask' : 'remember',
+    canIntrospect: false,
+    servedResources: [],
     createdAt: 0,
   };
 }

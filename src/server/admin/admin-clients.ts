@@ -54,6 +54,10 @@ const recordedFields = {
   refreshTokenTtlSeconds: 'refresh_token_ttl',
   accessTokenFormat: 'access_token_format',
   resources: 'resources',
+  tokenEndpointAuthMethod: 'token_endpoint_auth_method',
+  consentPolicy: 'consent_policy',
+  canIntrospect: 'can_introspect',
+  servedResources: 'served_resources',
 } as const satisfies Partial<Record<keyof ClientRecord, string>>;
 
 export function updateClient(clientId: string, changes: ClientChanges, by: AdminActor, ctx: ServerContext): Promise<ClientRecord> {

@@ -15,7 +15,7 @@ export function clientJson(client: ClientRecord) {
     client_id: client.id,
     client_name: client.name,
     client_type: client.type,
-    token_endpoint_auth_method: client.type === 'public' ? 'none' : 'client_secret_basic',
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     redirect_uris: client.redirectUris,
     grant_types: client.grantTypes,
     scope: formatScope(client.scopes),
@@ -23,6 +23,9 @@ export function clientJson(client: ClientRecord) {
     refresh_token_ttl: client.refreshTokenTtlSeconds,
     access_token_format: client.accessTokenFormat,
     resources: client.resources,
+    consent_policy: client.consentPolicy,
+    can_introspect: client.canIntrospect,
+    served_resources: client.servedResources,
     created_at: iso(client.createdAt),
   };
 }

@@ -1,8 +1,8 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import { parseScope } from '../../shared/scope.ts';
-import type { AccessTokenFormat, ClientType } from '../../storage/storage.ts';
+import type { AccessTokenFormat, ClientType, ConsentPolicy, TokenEndpointAuthMethod } from '../../storage/storage.ts';
 import type { NewAccount } from '../accounts/create-account.ts';
-import type { ClientChanges, ClientRegistration } from '../clients/register-client.ts';
+import { consentPolicies, tokenEndpointAuthMethods, type ClientChanges, type ClientRegistration } from '../clients/register-client.ts';
 
 /*
  * The admin API's request bodies, checked at the boundary: a JSON object with only the fields the
@@ -94,6 +94,10 @@ const clientFields = [
   'refresh_token_ttl',
   'access_token_format',
   'resources',
+  'token_endpoint_auth_method',
+  'consent_policy',
+  'can_introspect',
+  'served_resources',
 ] as const;
 
 function readClientFields(body: JsonObject): ClientChanges {
@@ -106,6 +110,10 @@ function readClientFields(body: JsonObject): ClientChanges {
     refreshTokenTtlSeconds: optionalLifetime(body, 'refresh_token_ttl'),
     accessTokenFormat: optionalChoice<AccessTokenFormat>(body, 'access_token_format', ['opaque', 'jwt']),
     resources: optionalStringArray(body, 'resources', 20, 2000),
+    tokenEndpointAuthMethod: optionalChoice<TokenEndpointAuthMethod>(body, 'token_endpoint_auth_method', tokenEndpointAuthMethods),
+    consentPolicy: optionalChoice<ConsentPolicy>(body, 'consent_policy', consentPolicies),
+    canIntrospect: optionalBoolean(body, 'can_introspect'),
+    servedResources: optionalStringArray(body, 'served_resources', 20, 2000),
   };
   // Absent fields stay absent (undefined), so an update leaves them as they are.
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as ClientChanges;

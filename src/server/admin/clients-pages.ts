@@ -7,6 +7,12 @@ import { html, type Html } from '../pages/html.ts';
 import { adminLayout, time, type AdminPageFrame } from './admin-layout.ts';
 import type { ClientFormValues } from './console-forms.ts';
 
+const authMethodChoices = [
+  ['client_secret_basic', 'admin.clients.authMethodBasic'],
+  ['client_secret_post', 'admin.clients.authMethodPost'],
+  ['none', 'admin.clients.authMethodNone'],
+] as const;
+
 export interface ScopeChoice {
   name: string;
   description: string | Html;
@@ -79,7 +85,26 @@ ${supportedGrantTypes.map(
 </select>
 <label for="resources">${t(l, 'admin.clients.resources')}</label>
 <textarea id="resources" name="resources" rows="2" aria-describedby="resources_hint">${values.resources}</textarea>
-<p class="hint" id="resources_hint">${t(l, 'admin.clients.resourcesHint')}</p>`;
+<p class="hint" id="resources_hint">${t(l, 'admin.clients.resourcesHint')}</p>
+<label for="token_endpoint_auth_method">${t(l, 'admin.clients.authMethod')}</label>
+<select id="token_endpoint_auth_method" name="token_endpoint_auth_method" aria-describedby="token_endpoint_auth_method_hint">
+${isNew && html`<option value=""${values.tokenEndpointAuthMethod === '' ? html` selected` : ''}>—</option>`}
+${authMethodChoices.map(
+  ([value, key]) => html`<option value="${value}"${values.tokenEndpointAuthMethod === value ? html` selected` : ''}>${t(l, key)}</option>
+`,
+)}</select>
+<p class="hint" id="token_endpoint_auth_method_hint">${t(l, 'admin.clients.authMethodHint')}</p>
+<label for="consent_policy">${t(l, 'admin.clients.consentPolicy')}</label>
+<select id="consent_policy" name="consent_policy" aria-describedby="consent_policy_hint">
+${isNew && html`<option value=""${values.consentPolicy === '' ? html` selected` : ''}>—</option>`}
+<option value="remember"${values.consentPolicy === 'remember' ? html` selected` : ''}>${t(l, 'admin.clients.consentRemember')}</option>
+<option value="always_ask"${values.consentPolicy === 'always_ask' ? html` selected` : ''}>${t(l, 'admin.clients.consentAlwaysAsk')}</option>
+</select>
+<p class="hint" id="consent_policy_hint">${t(l, 'admin.clients.consentPolicyHint')}</p>
+<label><input type="checkbox" name="can_introspect" value="yes"${values.canIntrospect ? html` checked` : ''}> ${t(l, 'admin.clients.canIntrospect')}</label>
+<label for="served_resources">${t(l, 'admin.clients.servedResources')}</label>
+<textarea id="served_resources" name="served_resources" rows="2" aria-describedby="served_resources_hint">${values.servedResources}</textarea>
+<p class="hint" id="served_resources_hint">${t(l, 'admin.clients.servedResourcesHint')}</p>`;
 }
 
 export interface ClientFormPageInput {

@@ -1,5 +1,5 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
-import type { AccessTokenFormat, ClientRecord, ClientType } from '../../storage/storage.ts';
+import type { AccessTokenFormat, ClientRecord, ClientType, ConsentPolicy, TokenEndpointAuthMethod } from '../../storage/storage.ts';
 import type { NewAccount } from '../accounts/create-account.ts';
 import type { ClientRegistration } from '../clients/register-client.ts';
 import { optionalParam, type Params } from '../http/params.ts';
@@ -22,6 +22,13 @@ export interface ClientFormValues {
   accessTokenFormat: string;
   /** One per line. */
   resources: string;
+  /** Empty: the default for the client type. */
+  tokenEndpointAuthMethod: string;
+  /** Empty: the default for the client type. */
+  consentPolicy: string;
+  canIntrospect: boolean;
+  /** One per line. */
+  servedResources: string;
 }
 
 export const newClientDefaults: ClientFormValues = {
@@ -34,6 +41,10 @@ export const newClientDefaults: ClientFormValues = {
   refreshTokenTtl: '',
   accessTokenFormat: 'opaque',
   resources: '',
+  tokenEndpointAuthMethod: '',
+  consentPolicy: '',
+  canIntrospect: false,
+  servedResources: '',
 };
 
 export function clientFormValues(client: ClientRecord): ClientFormValues {
@@ -47,6 +58,10 @@ export function clientFormValues(client: ClientRecord): ClientFormValues {
     refreshTokenTtl: client.refreshTokenTtlSeconds === null ? '' : String(client.refreshTokenTtlSeconds),
     accessTokenFormat: client.accessTokenFormat,
     resources: client.resources.join('\n'),
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    consentPolicy: client.consentPolicy,
+    canIntrospect: client.canIntrospect,
+    servedResources: client.servedResources.join('\n'),
   };
 }
 
@@ -70,6 +85,10 @@ export function readClientForm(params: Params): ClientFormValues {
     refreshTokenTtl: optionalParam(params, 'refresh_token_ttl', 20) ?? '',
     accessTokenFormat: optionalParam(params, 'access_token_format', 20) ?? 'opaque',
     resources: optionalParam(params, 'resources', 50_000) ?? '',
+    tokenEndpointAuthMethod: optionalParam(params, 'token_endpoint_auth_method', 40) ?? '',
+    consentPolicy: optionalParam(params, 'consent_policy', 20) ?? '',
+    canIntrospect: optionalParam(params, 'can_introspect', 10) === 'yes',
+    servedResources: optionalParam(params, 'served_resources', 50_000) ?? '',
   };
 }
 
@@ -103,6 +122,11 @@ export function clientRegistrationFrom(values: ClientFormValues): ClientRegistra
     refreshTokenTtlSeconds: lifetime(values.refreshTokenTtl, 'refresh token lifetime'),
     accessTokenFormat: values.accessTokenFormat as AccessTokenFormat,
     resources: lines(values.resources, 'resources'),
+    // What the form left empty takes the default for the client type (register-client.ts).
+    ...(values.tokenEndpointAuthMethod === '' ? {} : { tokenEndpointAuthMethod: values.tokenEndpointAuthMethod as TokenEndpointAuthMethod }),
+    ...(values.consentPolicy === '' ? {} : { consentPolicy: values.consentPolicy as ConsentPolicy }),
+    canIntrospect: values.canIntrospect,
+    servedResources: lines(values.servedResources, 'served resources'),
   };
 }
 

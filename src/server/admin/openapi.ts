@@ -48,6 +48,27 @@ const clientMetadata = {
   refresh_token_ttl: lifetime,
   access_token_format: { type: 'string', enum: ['opaque', 'jwt'], description: 'Opaque (default) or RFC 9068 JWT access tokens.' },
   resources: { type: 'array', items: { type: 'string', format: 'uri' }, description: 'RFC 8707 resource indicators the client may ask tokens for.' },
+  token_endpoint_auth_method: {
+    type: 'string',
+    enum: ['client_secret_basic', 'client_secret_post', 'none'],
+    description:
+      'How the client authenticates at /token, /introspect and /revoke (RFC 7591 §2); any other method is refused. Default client_secret_basic for confidential clients; public clients use none.',
+  },
+  consent_policy: {
+    type: 'string',
+    enum: ['remember', 'always_ask'],
+    description:
+      'Whether remembered consent skips the consent page. Default always_ask for public clients (RFC 8252 §8.6: their ID and loopback redirect URIs can be used by any app), remember for confidential ones. A public client set to remember still asks for loopback and private-use redirect URIs and for offline_access.',
+  },
+  can_introspect: {
+    type: 'boolean',
+    description: "May introspect other clients' access tokens at /introspect (a resource server, RFC 7662 §4). Every client may introspect its own tokens. Default false; not for public clients.",
+  },
+  served_resources: {
+    type: 'array',
+    items: { type: 'string', format: 'uri' },
+    description: 'RFC 8707 resource identifiers this client serves. An access token with an audience is described at /introspect only to a caller that serves one of its audiences.',
+  },
 };
 
 export function adminOpenApiDocument(issuer: string) {
@@ -221,11 +242,13 @@ export function adminOpenApiDocument(issuer: string) {
         },
         Client: {
           type: 'object',
-          required: ['client_id', 'client_name', 'client_type', 'token_endpoint_auth_method', 'redirect_uris', 'grant_types', 'scope', 'access_token_format', 'resources', 'created_at'],
+          required: [
+            'client_id', 'client_name', 'client_type', 'token_endpoint_auth_method', 'redirect_uris', 'grant_types', 'scope', 'access_token_format',
+            'resources', 'consent_policy', 'can_introspect', 'served_resources', 'created_at',
+          ],
           properties: {
             client_id: { type: 'string' },
             client_type: { type: 'string', enum: ['confidential', 'public'] },
-            token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'none'] },
             ...clientMetadata,
             created_at: timestamp,
           },

@@ -86,7 +86,9 @@ export function validateAuthorizationRequest(
   const { client } = trusted;
   if (params.responseType === undefined) throw new OAuthError('invalid_request', '"response_type" is required');
   if (params.responseType !== 'code') {
-    throw new OAuthError('unsupported_response_type', `"response_type" must be "code" (got "${params.responseType}")`);
+    throw new OAuthError('unsupported_response_type', `"response_type" must be "code" (got "${params.responseType}")`, {
+      descriptionWithoutInput: '"response_type" must be "code"',
+    });
   }
   if (!client.grantTypes.includes('authorization_code')) {
     throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');
@@ -95,7 +97,9 @@ export function validateAuthorizationRequest(
   if (params.request !== undefined) throw new OAuthError('request_not_supported', 'the "request" parameter (request objects) is not supported');
   if (params.requestUri !== undefined) throw new OAuthError('request_uri_not_supported', 'the "request_uri" parameter is not supported');
   if (params.responseMode !== undefined && params.responseMode !== 'query') {
-    throw new OAuthError('invalid_request', `"response_mode" must be "query" for response_type=code (got "${params.responseMode}")`);
+    throw new OAuthError('invalid_request', `"response_mode" must be "query" for response_type=code (got "${params.responseMode}")`, {
+      descriptionWithoutInput: '"response_mode" must be "query" for response_type=code',
+    });
   }
   const scopes = resolveScopes(params.scope, client, ctx);
   const codeChallenge = checkCodeChallenge(params.codeChallenge, params.codeChallengeMethod);
@@ -124,7 +128,11 @@ function parsePrompt(value: string | undefined): Set<Prompt> {
   if (value === undefined) return new Set();
   const values = value.split(' ').filter((part) => part !== '');
   const unknown = values.find((part) => !prompts.includes(part as Prompt));
-  if (unknown !== undefined) throw new OAuthError('invalid_request', `"prompt" value "${unknown}" is not one of ${prompts.join(', ')}`);
+  if (unknown !== undefined) {
+    throw new OAuthError('invalid_request', `"prompt" value "${unknown}" is not one of ${prompts.join(', ')}`, {
+      descriptionWithoutInput: `"prompt" values must be among ${prompts.join(', ')}`,
+    });
+  }
   const set = new Set(values as Prompt[]);
   if (set.has('none') && set.size > 1) throw new OAuthError('invalid_request', '"prompt=none" cannot be combined with other values');
   return set;

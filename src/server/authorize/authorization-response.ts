@@ -1,4 +1,4 @@
-import type { OAuthError } from '../../shared/oauth-error.ts';
+import { errorDescriptionText, type OAuthError } from '../../shared/oauth-error.ts';
 import type { TrustedRedirect } from './authorization-request.ts';
 
 /**
@@ -9,11 +9,15 @@ export function successRedirect(target: TrustedRedirect, code: string, issuer: s
   return withParams(target.redirectUri, { code, state: target.state, iss: issuer });
 }
 
-/** RFC 6749 §4.1.2.1: an error sent back to a trusted redirect URI, with `state` and `iss`. */
+/**
+ * RFC 6749 §4.1.2.1: an error sent back to a trusted redirect URI, with `state` and `iss`. The
+ * description quotes nothing from the request and keeps to the RFC's characters: whoever crafted
+ * the request must not choose text that the client's error page shows (content spoofing).
+ */
 export function errorRedirect(target: TrustedRedirect, error: OAuthError, issuer: string): string {
   return withParams(target.redirectUri, {
     error: error.code,
-    error_description: error.description,
+    error_description: errorDescriptionText(error.descriptionWithoutInput),
     state: target.state,
     iss: issuer,
   });

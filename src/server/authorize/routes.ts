@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
-import { grantedScopes, hasConsent, rememberConsent } from '../consent/remembered-consent.ts';
+import { grantedScopes, hasConsent, mayRememberConsent, rememberConsent } from '../consent/remembered-consent.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
 import { optionalParam, queryParams, repeatableParam, serializeParams, type Params } from '../http/params.ts';
@@ -97,10 +97,16 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
       }
       const { account } = active!;
       const remembered = await hasConsent(account.id, authorization.client.id, authorization.scopes, ctx);
-      if (remembered && !authorization.prompt.has('consent')) {
+      const remembers = mayRememberConsent(authorization.client, authorization.redirectUri, authorization.scopes);
+      if (remembered && remembers && !authorization.prompt.has('consent')) {
         return await redirectWithCode(authorization, active!, reply, status);
       }
-      if (authorization.prompt.has('none')) throw new OAuthError('consent_required', 'the user has not consented to these scopes (prompt=none)');
+      if (authorization.prompt.has('none')) {
+        throw new OAuthError(
+          'consent_required',
+          remembered ? 'this client asks the user for consent every time (its consent policy), which prompt=none forbids' : 'the user has not consented to these scopes (prompt=none)',
+        );
+      }
       const granted = await grantedScopes(account.id, authorization.client.id, ctx);
       const page = pageContextFor(request, ctx.config);
       return reply.type('text/html; charset=utf-8').send(

@@ -1,18 +1,22 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ClientRecord, ClientType } from '../../storage/storage.ts';
 
-const loopbackHosts = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
 /**
  * Checks a redirect URI at registration time:
  * - absolute, without a fragment (RFC 6749 §3.1.2);
- * - https, or http on a loopback host (RFC 8252 §7.3, RFC 9700 §2.1);
+ * - https; http only on a loopback IP literal, 127.0.0.1 or [::1], and only for public (native)
+ *   clients (RFC 8252 §7.3, §8.3: `localhost` may resolve elsewhere). A web client on loopback
+ *   http is a development setup, allowed only with `allowInsecureHttp`;
  * - for public (native) clients also a private-use scheme in reverse-domain form such as
  *   `com.example.app:/callback` (RFC 8252 §7.1);
  * - no userinfo, and no dot segments or backslashes that parsers disagree about.
  * The value is stored exactly as given, because authorization requests must match it exactly.
  */
-export function validateRedirectUriForRegistration(uri: string, clientType: ClientType): string {
+export function validateRedirectUriForRegistration(
+  uri: string,
+  clientType: ClientType,
+  options: { allowInsecureHttp?: boolean } = {},
+): string {
   const fail = (why: string): never => {
     throw new OAuthError('invalid_redirect_uri', `redirect URI "${uri}" ${why}`);
   };
@@ -37,16 +41,25 @@ export function validateRedirectUriForRegistration(uri: string, clientType: Clie
   const scheme = url.protocol.slice(0, -1);
   if (scheme === 'https') return uri;
   if (scheme === 'http') {
-    if (loopbackHosts.has(url.hostname)) return uri;
-    return fail('uses http, which is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https');
+    if (url.hostname === 'localhost') {
+      return fail('uses localhost: loopback redirect URIs must use an IP literal (127.0.0.1 or [::1]), RFC 8252 §8.3');
+    }
+    if (!loopbackIpHosts.has(url.hostname)) return fail('uses http, which is allowed only for loopback hosts (the IP literals 127.0.0.1 and [::1]) of native apps; use https');
+    if (clientType === 'public' || options.allowInsecureHttp === true) return uri;
+    return fail(
+      'uses http on loopback, which only native (public) clients may use (RFC 8252 §7.3); a web client needs https ' +
+        '(for local development only, the server option allowInsecureHttpRedirectUris allows it)',
+    );
   }
   if (clientType === 'public' && scheme.includes('.')) return uri;
   return fail(
     clientType === 'public'
-      ? 'must use https, http on loopback, or a reverse-domain private-use scheme (RFC 8252 §7.1)'
-      : 'must use https (or http on a loopback host)',
+      ? 'must use https, http on a loopback IP literal, or a reverse-domain private-use scheme (RFC 8252 §7.1)'
+      : 'must use https',
   );
 }
+
+const loopbackIpHosts = new Set(['127.0.0.1', '[::1]']);
 
 /**
  * Finds the registered redirect URI an authorization request names. Matching is by exact string

@@ -36,6 +36,7 @@ export interface GatehouseConfig {
   accessTokenSigningAlg: 'ES256' | 'RS256';
   signingThreads: number;
   production: boolean;
+  allowInsecureHttpRedirectUris: boolean;
   keyEncryptionKey: string;
   keyEncryptionKeyFile: string;
   bodyLimitBytes: number;
@@ -139,6 +140,12 @@ export const optionDocs: OptionDocs = {
     env: 'GATEHOUSE_PRODUCTION',
     unit: 'boolean',
     doc: 'Production mode: refuses to start without `keyEncryptionKey` instead of generating a development key. Set `GATEHOUSE_PRODUCTION=1` (or `NODE_ENV=production`).',
+  },
+  allowInsecureHttpRedirectUris: {
+    default: false,
+    env: 'GATEHOUSE_ALLOW_INSECURE_HTTP_REDIRECT_URIS',
+    unit: 'boolean',
+    doc: 'Development only, refused in production: lets a confidential (web) client register an http redirect URI on a loopback IP literal (`http://127.0.0.1:3000/callback`), as the demo does. Without it only public (native) clients may use loopback http (RFC 8252 §7.3); a web client needs https, because a code sent over plain http can be read on the way (RFC 6749 §3.1.2.1, RFC 9700 §2.1). `localhost` is refused either way (RFC 8252 §8.3).',
   },
   keyEncryptionKey: {
     default: '',

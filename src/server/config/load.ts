@@ -49,7 +49,7 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
   if (config.accessTokenSigningAlg !== 'ES256' && config.accessTokenSigningAlg !== 'RS256') {
     throw new ConfigError(`"accessTokenSigningAlg" must be ES256 or RS256 (got "${String(config.accessTokenSigningAlg)}")`);
   }
-  for (const key of ['production', 'migrateOnStart', 'metricsEnabled'] as const) {
+  for (const key of ['production', 'allowInsecureHttpRedirectUris', 'migrateOnStart', 'metricsEnabled'] as const) {
     if (typeof config[key] !== 'boolean') throw new ConfigError(`"${key}" must be true or false`);
   }
   checkLook(config);
@@ -61,6 +61,9 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     throw new ConfigError(
       'production mode needs a key-encryption key for the signing keys: set GATEHOUSE_KEY_ENCRYPTION_KEY (e.g. `openssl rand -base64 32`)',
     );
+  }
+  if (config.production && config.allowInsecureHttpRedirectUris) {
+    throw new ConfigError('"allowInsecureHttpRedirectUris" is for local development and is refused in production mode: web clients need https redirect URIs');
   }
   const issuer = config.issuer === '' ? `http://${hostForUrl(config.host)}:${config.port}` : config.issuer;
   return { ...config, issuer: checkIssuer(issuer) };

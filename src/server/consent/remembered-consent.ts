@@ -1,5 +1,22 @@
 import { isSubset } from '../../shared/scope.ts';
+import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
+
+/**
+ * Whether remembered consent may stand in for the consent page, by the client's consent policy.
+ * A public client's ID is no secret, and a loopback or private-use redirect URI can be served by
+ * any app on the device, so remembered consent would hand a code, or with `offline_access` a
+ * long-lived refresh token, to whoever asks in the client's name without the user seeing anything
+ * (RFC 8252 §8.6, RFC 6749 §10.2). So:
+ * - `always_ask` (the default for public clients): never;
+ * - `remember` for a confidential client: always (it authenticates when it redeems the code);
+ * - `remember` for a public client: only to an https redirect URI and without `offline_access`.
+ */
+export function mayRememberConsent(client: ClientRecord, redirectUri: string, scopes: readonly string[]): boolean {
+  if (client.consentPolicy === 'always_ask') return false;
+  if (client.type === 'confidential') return true;
+  return redirectUri.startsWith('https://') && !scopes.includes('offline_access');
+}
 
 /** Whether the user already allowed this client every scope it now asks for. */
 export async function hasConsent(accountId: string, clientId: string, scopes: readonly string[], ctx: ServerContext) {

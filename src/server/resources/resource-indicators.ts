@@ -9,7 +9,9 @@ export function parseResources(values: readonly string[] | undefined): string[] 
   if (values === undefined || values.length === 0) return undefined;
   for (const value of values) {
     if (!URL.canParse(value) || value.includes('#')) {
-      throw new OAuthError('invalid_target', `"resource" must be an absolute URI without a fragment (RFC 8707 §2), got "${value}"`);
+      throw new OAuthError('invalid_target', `"resource" must be an absolute URI without a fragment (RFC 8707 §2), got "${value}"`, {
+        descriptionWithoutInput: '"resource" must be an absolute URI without a fragment (RFC 8707 §2)',
+      });
     }
   }
   return [...new Set(values)];
@@ -24,7 +26,9 @@ export function narrowResources(requested: string[] | undefined, allowed: readon
   const limit = granted ?? allowed;
   if (!isSubset(requested, limit)) {
     const denied = requested.filter((resource) => !limit.includes(resource));
-    throw new OAuthError('invalid_target', `this client may not obtain tokens for "${denied.join(' ')}"`);
+    throw new OAuthError('invalid_target', `this client may not obtain tokens for "${denied.join(' ')}"`, {
+      descriptionWithoutInput: 'this client may not obtain tokens for a resource the request names',
+    });
   }
   return requested;
 }

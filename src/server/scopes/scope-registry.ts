@@ -50,7 +50,9 @@ export class ScopeRegistry {
   requireKnown(scopes: readonly string[], parameter = 'scope'): void {
     const unknown = scopes.find((scope) => !this.#scopes.has(scope));
     if (unknown !== undefined) {
-      throw new OAuthError('invalid_scope', `"${parameter}" names unknown scope "${unknown}"`);
+      throw new OAuthError('invalid_scope', `"${parameter}" names unknown scope "${unknown}"`, {
+        descriptionWithoutInput: `"${parameter}" names a scope this server does not know`,
+      });
     }
   }
 }

@@ -10,9 +10,13 @@ export type ClientCredentials =
   | { method: 'none'; clientId: string };
 
 /**
- * Authenticates the client. Every failure is the same `invalid_client` with a 401 (RFC 6749
- * §5.2), carrying `WWW-Authenticate: Basic` when Basic was used, so a caller cannot tell an unknown
- * client from a wrong secret.
+ * Authenticates the client. Every failure is `invalid_client` with a 401 (RFC 6749 §5.2),
+ * carrying `WWW-Authenticate: Basic` when Basic was used; an unknown client and a wrong secret get
+ * the same answer. A client with the right secret sent by another method than the one it is
+ * registered for is refused too, and told which one (RFC 7591 §2: the registered
+ * `token_endpoint_auth_method` is the one it uses), so a secret meant for an Authorization header
+ * is never accepted from a form body, and the reverse. The method is named only after the secret
+ * matched, so it tells nothing to whoever does not hold it.
  */
 export async function authenticateClient(credentials: ClientCredentials, ctx: ServerContext): Promise<ClientRecord> {
   const client = await ctx.storage.findClient(credentials.clientId);
@@ -24,6 +28,12 @@ export async function authenticateClient(credentials: ClientCredentials, ctx: Se
   if (credentials.method === 'none') return authenticationFailed(credentials, 'client authentication failed: this client must authenticate with its secret');
   if (client.secretHash === null || !secretMatchesHash(credentials.clientSecret, client.secretHash)) {
     return authenticationFailed(credentials, 'client authentication failed: unknown client or wrong secret');
+  }
+  if (credentials.method !== client.tokenEndpointAuthMethod) {
+    return authenticationFailed(
+      credentials,
+      `client authentication failed: this client is registered for ${client.tokenEndpointAuthMethod} and sent its secret by ${credentials.method}`,
+    );
   }
   return client;
 }

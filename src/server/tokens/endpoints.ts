@@ -68,5 +68,5 @@ export async function introspectionEndpoint(
   const client = await authenticateClient(readClientCredentials(authorization, params), ctx);
   if (!mayIntrospect(client)) throw new OAuthError('unauthorized_client', 'only confidential clients may introspect tokens');
   const token = requiredParam(params, 'token', 8192);
-  return introspect(token, optionalParam(params, 'token_type_hint', 64), ctx);
+  return introspect(token, optionalParam(params, 'token_type_hint', 64), client, ctx);
 }

@@ -21,14 +21,27 @@ export type IntrospectionResponse =
     };
 
 /**
- * RFC 7662 §2.2: what a token is, for an authenticated client (a resource server). Unknown,
- * expired and revoked tokens — and a refresh token already rotated — are all just
- * `active: false`, so the answer reveals nothing about why. The hint only chooses where to
- * look first (§2.1).
+ * RFC 7662 §2.2: what a token is, for an authenticated client. Unknown, expired and revoked
+ * tokens — a refresh token already rotated, and a token the caller may not see — are all just
+ * `active: false`, so the answer reveals nothing about why. The hint only chooses where to look
+ * first (§2.1).
+ *
+ * Who may see what (RFC 7662 §4: the server decides, and must not describe a token to just any
+ * client that can authenticate):
+ * - a client sees its own tokens;
+ * - a refresh token is only ever presented back to this server by its own client, so no other
+ *   client needs to see it;
+ * - another client's access token only a client registered with `canIntrospect` (a resource
+ *   server), and one with an audience only a caller that serves one of its audiences.
  */
-export async function introspect(token: string, hint: string | undefined, ctx: ServerContext): Promise<IntrospectionResponse> {
+export async function introspect(
+  token: string,
+  hint: string | undefined,
+  caller: ClientRecord,
+  ctx: ServerContext,
+): Promise<IntrospectionResponse> {
   const hash = hashSecret(token);
-  const lookups = [() => findAccess(hash, ctx), () => findRefresh(hash, ctx)];
+  const lookups = [() => findAccess(hash, caller, ctx), () => findRefresh(hash, caller, ctx)];
   if (hint === 'refresh_token') lookups.reverse();
   for (const lookup of lookups) {
     const found = await lookup();
@@ -37,19 +50,25 @@ export async function introspect(token: string, hint: string | undefined, ctx: S
   return { active: false };
 }
 
-async function findAccess(hash: string, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
+async function findAccess(hash: string, caller: ClientRecord, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
   const record = await ctx.storage.findAccessToken(hash);
   if (record === undefined) return undefined;
-  if (!isLive(record, ctx)) return { active: false };
+  if (!isLive(record, ctx) || !maySeeAccessToken(caller, record)) return { active: false };
   return describe(record, 'Bearer', accessTokenAudience(record.audience, ctx), ctx);
 }
 
-async function findRefresh(hash: string, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
+async function findRefresh(hash: string, caller: ClientRecord, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
   const record = await ctx.storage.findRefreshToken(hash);
   if (record === undefined) return undefined;
-  if (!isLive(record, ctx) || record.rotatedAt !== null) return { active: false };
+  if (!isLive(record, ctx) || record.rotatedAt !== null || record.clientId !== caller.id) return { active: false };
   // A refresh token is only ever presented back to this server, by the client it was issued to.
   return describe(record, 'refresh_token', record.clientId, ctx);
+}
+
+function maySeeAccessToken(caller: ClientRecord, record: AccessTokenRecord): boolean {
+  if (record.clientId === caller.id) return true;
+  if (!caller.canIntrospect) return false;
+  return record.audience === null || record.audience.some((resource) => caller.servedResources.includes(resource));
 }
 
 function isLive(record: AccessTokenRecord | RefreshTokenRecord, ctx: ServerContext): boolean {
