@@ -7,7 +7,7 @@ import { optionalParam, queryParams } from '../http/params.ts';
 import { loginPage } from '../pages/login-page.ts';
 import { homePage } from '../pages/home-page.ts';
 import { authenticatePassword } from './authenticate-password.ts';
-import { clearSessionCookie, readSessionCookie, setSessionCookie } from './session-cookie.ts';
+import { clearSessionCookie, readSessionCookie, rotateCsrfSecret, setSessionCookie } from './session-cookie.ts';
 import { endSession, findActiveSession, startSession } from './sessions.ts';
 import { recordAuditEvent } from '../audit/audit-trail.ts';
 import { pageContextFor } from '../pages/page-context.ts';
@@ -90,12 +90,14 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
     await endSession(readSessionCookie(request), ctx);
     const { cookieValue, expiresAt } = await startSession(account, ctx);
     setSessionCookie(reply, cookieValue, expiresAt, ctx);
+    rotateCsrfSecret(request, reply);
     return reply.redirect(returnTo, 303);
   });
 
   app.post('/logout', csrf, async (request, reply) => {
     await endSession(readSessionCookie(request), ctx);
     clearSessionCookie(reply);
+    rotateCsrfSecret(request, reply);
     return reply.redirect('/', 303);
   });
 }
