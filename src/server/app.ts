@@ -23,6 +23,7 @@ import { registerFormBodyParser } from './http/form-body.ts';
 import { machineEndpoints, type MachineEndpoints } from './http/machine-endpoints.ts';
 import { pathOf } from './http/params.ts';
 import { loginRoutes } from './login/routes.ts';
+import { csrfCookieName } from './login/session-cookie.ts';
 import { pageContextFor } from './pages/page-context.ts';
 import { assetRoutes, imageSources } from './pages/routes.ts';
 import { accountRoutes } from './account/routes.ts';
@@ -140,7 +141,7 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
   });
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
-    cookieKey: 'gatehouse_csrf',
+    cookieKey: csrfCookieName,
     cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.issuer.startsWith('https:') },
     getToken: (request) => (request.body instanceof Map ? (request.body.get('_csrf') as string[] | undefined)?.[0] : undefined),
   });

@@ -3,6 +3,7 @@ import { OAuthError } from '../shared/oauth-error.ts';
 import { migrateToLatest } from './migrate-to-latest.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { usernameKey } from './username-key.ts';
 import type {
   AccessTokenFormat,
   AccessTokenRecord,
@@ -153,7 +154,14 @@ export class KyselyStorage implements Storage {
   }
 
   async findAccountByUsername(username: string): Promise<AccountRecord | undefined> {
-    const row = await this.#db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
+    // By the key (username-key.ts); an exact match first, for accounts that shared a key before
+    // the key existed (see the migration 2026-12-04T00-usernames).
+    const rows = await this.#db
+      .selectFrom('accounts')
+      .selectAll()
+      .where((eb) => eb.or([eb('username_key', '=', usernameKey(username)), eb('username', '=', username)]))
+      .execute();
+    const row = rows.find((candidate) => candidate.username === username) ?? rows[0];
     return row && accountFromRow(row);
   }
 
@@ -513,6 +521,7 @@ function accountToRow(account: AccountRecord): Row<'accounts'> {
   return {
     id: account.id,
     username: account.username,
+    username_key: usernameKey(account.username),
     password_hash: account.passwordHash,
     name: account.name,
     email: account.email,

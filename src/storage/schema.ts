@@ -36,6 +36,8 @@ export interface ClientsTable {
 export interface AccountsTable {
   id: string;
   username: string;
+  /** `usernameKey(username)` (username-key.ts), unique: what login and the duplicate check compare. */
+  username_key: string;
   password_hash: string;
   name: string | null;
   email: string | null;

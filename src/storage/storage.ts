@@ -33,8 +33,10 @@ export interface Storage {
   updateClientSecret(id: string, secretHash: string): Promise<boolean>;
 
   /** Throws `OAuthError('conflict')` when the username is taken. */
+  /** Refuses (`conflict`) a username whose key (username-key.ts) an account already has. */
   insertAccount(account: AccountRecord): Promise<void>;
   findAccount(id: string): Promise<AccountRecord | undefined>;
+  /** The account whose username is `username` or, failing that, has the same key (username-key.ts). */
   findAccountByUsername(username: string): Promise<AccountRecord | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
   /** Deletes the account with its sessions, grants, codes and tokens. */

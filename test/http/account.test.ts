@@ -112,7 +112,11 @@ describe('/account', () => {
     assert.match(page.body, /You have not allowed any app to use your account\./);
     // Only /account itself is a new way back: a look-alike is not.
     for (const returnTo of ['/account/../admin', '/accounts', '//account', '/account?x=1']) {
-      const other = await post(server, '/login', { _csrf: fields.get('_csrf')!, return_to: returnTo, username: 'alice', password }, jar);
+      // Each sign-in replaces the CSRF secret, so each needs a fresh form.
+      const form = await get(server, '/login', jar);
+      jar.store(form);
+      const other = await post(server, '/login', { _csrf: formFields(form.body).get('_csrf')!, return_to: returnTo, username: 'alice', password }, jar);
+      jar.store(other);
       assert.equal(other.headers.location, '/', returnTo);
     }
   });
@@ -218,7 +222,7 @@ describe('/account', () => {
     assert.match(missing.body, /&quot;client_id&quot; is required/);
   });
 
-  test('changing the password ends the other sessions, keeps this one, and the new password works', async (t) => {
+  test('changing the password ends the other sessions, renews this one, and the new password works', async (t) => {
     const server = await setup(t);
     const user = await createTestUser(server);
     const here = await logIn(server);
@@ -233,6 +237,8 @@ describe('/account', () => {
     const changed = await post(server, '/account/password', { _csrf: csrf, current_password: password, new_password: newPassword, confirm_password: newPassword }, here);
     assert.equal(changed.statusCode, 303);
     assert.equal(changed.headers.location, '/account?notice=password_changed');
+    // This browser carries on with the new session id the change gave it.
+    here.store(changed);
 
     const stillHere = await get(server, changed.headers.location as string, here);
     assert.equal(stillHere.statusCode, 200);

@@ -222,7 +222,8 @@ test('logs: JSON lines, the request id on every line of a request, and no secret
     headers: basicAuth,
   });
   assert.equal(replay.json().error, 'invalid_grant');
-  const wrongPassword = await call({ method: 'POST', url: '/login', ...form({ _csrf: csrfToken, return_to: '/', username: 'alice', password: `${password}!` }) });
+  // The sign-in replaced the CSRF secret: the token of a page shown since then.
+  const wrongPassword = await call({ method: 'POST', url: '/login', ...form({ _csrf: consentFields.get('_csrf')!, return_to: '/', username: 'alice', password: `${password}!` }) });
   assert.equal(wrongPassword.statusCode, 401);
 
   const sessionCookie = /gatehouse_session=([^;]+)/.exec(jar.header())?.[1];

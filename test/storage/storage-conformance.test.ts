@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { OAuthError } from '../../src/shared/oauth-error.ts';
+import { Kysely, sql } from 'kysely';
+import { createPostgresDialect } from '../../src/storage/dialects/postgres.ts';
+import { createSqliteDialect } from '../../src/storage/dialects/sqlite.ts';
+import { usernames } from '../../src/storage/migrations/2026-12-04T00-usernames.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { createTestSchema } from '../support/postgres.ts';
 import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord, Storage } from '../../src/storage/storage.ts';
@@ -15,6 +19,8 @@ import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord, Storage } fro
 interface Dialect {
   name: string;
   open(): Promise<{ storage: Storage; dispose(): Promise<void> }>;
+  /** The database of a fresh `open()`, straight through Kysely: for a migration's own test. */
+  raw(): Promise<{ db: Kysely<unknown>; url: string; dispose(): Promise<void> }>;
 }
 
 const dialects: Dialect[] = [
@@ -31,6 +37,19 @@ const dialects: Dialect[] = [
         },
       };
     },
+    async raw() {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-storage-'));
+      const path = join(dir, 'db.sqlite');
+      const db = new Kysely<unknown>({ dialect: createSqliteDialect(path) });
+      return {
+        db,
+        url: `sqlite:${path}`,
+        async dispose() {
+          await db.destroy();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
   },
   {
     name: 'postgres',
@@ -41,6 +60,19 @@ const dialects: Dialect[] = [
         storage,
         async dispose() {
           await storage.close();
+          await schema.drop();
+        },
+      };
+    },
+    async raw() {
+      const schema = await createTestSchema();
+      const { dialect } = createPostgresDialect(schema.url, { maxConnections: 2, connectionTimeoutMs: 3000, statementTimeoutMs: 5000 });
+      const db = new Kysely<unknown>({ dialect });
+      return {
+        db,
+        url: schema.url,
+        async dispose() {
+          await db.destroy();
           await schema.drop();
         },
       };
@@ -154,6 +186,55 @@ for (const dialect of dialects) {
       });
       assert.equal(await storage.findAccount('a2'), undefined);
       assert.deepEqual(await storage.findAccountByUsername('a1'), account('a1'));
+    });
+
+    test('usernames are one account whatever their case, width or look-alike letters (issue 13 item 16)', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertAccount({ ...account('alice-id', 'alice'), createdAt: t0 + 1 });
+      // Upper case, fullwidth (NFKC), Cyrillic а (U+0430) and е (U+0435), Greek α (U+03B1); Greek ο (U+03BF) below.
+      for (const duplicate of ['Alice', 'ALICE', 'ａｌｉｃｅ', '\u0430lice', 'Alic\u0435', '\u03b1LICE']) {
+        await assert.rejects(storage.insertAccount(account(`x-${duplicate}`, duplicate)), (error: unknown) => {
+          assert.ok(error instanceof OAuthError, duplicate);
+          assert.equal(error.code, 'conflict', duplicate);
+          return true;
+        });
+        assert.equal((await storage.findAccountByUsername(duplicate))?.id, 'alice-id', duplicate);
+      }
+      await storage.insertAccount({ ...account('bob-id', 'B\u03bfb'), createdAt: t0 + 2 });
+      assert.equal((await storage.findAccountByUsername('bob'))?.id, 'bob-id');
+      assert.equal((await storage.findAccountByUsername('BOB'))?.id, 'bob-id');
+      // Different names stay different.
+      await storage.insertAccount({ ...account('alicia-id', 'alicia'), createdAt: t0 + 3 });
+      assert.equal(await storage.findAccountByUsername('alic'), undefined);
+      assert.deepEqual((await storage.listAccounts()).map((a) => a.username), ['B\u03bfb', 'a1', 'alice', 'alicia'].sort());
+    });
+
+    test('the username migration back-fills keys, and accounts that already clash keep signing in by their exact name', async (t) => {
+      const { db, url, dispose } = await dialect.raw();
+      t.after(dispose);
+      const migrated = await openStorage(url);
+      await migrated.close();
+      // The schema as it was before the migration, holding names that clash by its rules.
+      await usernames.down!(db);
+      for (const [id, username, createdAt] of [['old-1', 'alice', 1], ['old-2', 'Alice', 2], ['old-3', '\u0430lice', 3], ['old-4', 'Bob', 4]] as const) {
+        await sql`insert into accounts (id, username, password_hash, name, email, email_verified, created_at) values (${id}, ${username}, ${'$argon2id$x'}, ${null}, ${null}, ${0}, ${createdAt})`.execute(db);
+      }
+      await usernames.up(db);
+      const rows = await sql<{ id: string; username_key: string }>`select id, username_key from accounts order by id`.execute(db);
+      assert.deepEqual(rows.rows, [
+        { id: 'old-1', username_key: 'alice' },
+        { id: 'old-2', username_key: 'alice#old-2' },
+        { id: 'old-3', username_key: 'alice#old-3' },
+        { id: 'old-4', username_key: 'bob' },
+      ]);
+      const storage = await openStorage(url, { migrate: false });
+      t.after(() => storage.close());
+      assert.equal((await storage.findAccountByUsername('alice'))?.id, 'old-1');
+      assert.equal((await storage.findAccountByUsername('ALICE'))?.id, 'old-1');
+      assert.equal((await storage.findAccountByUsername('Alice'))?.id, 'old-2');
+      assert.equal((await storage.findAccountByUsername('\u0430lice'))?.id, 'old-3');
+      assert.equal((await storage.findAccountByUsername('bob'))?.id, 'old-4');
+      await assert.rejects(storage.insertAccount(account('new', 'ALICE')), (error: unknown) => error instanceof OAuthError && error.code === 'conflict');
     });
 
     test('of ten concurrent consumers of one code exactly one wins; later ones see it consumed', async (t) => {

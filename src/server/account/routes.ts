@@ -3,7 +3,7 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
-import { readSessionCookie } from '../login/session-cookie.ts';
+import { readSessionCookie, setSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
 import { accountPage, type AccountNotice, type PasswordProblem } from '../pages/account-page.ts';
 import { pageContextFor } from '../pages/page-context.ts';
@@ -56,7 +56,7 @@ export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const active = await findActiveSession(readSessionCookie(request), ctx);
     if (active === undefined) return reply.redirect(loginFirst, 303);
     const params = formParams(request);
-    const problem = await changePassword(
+    const result = await changePassword(
       {
         account: active.account,
         session: active.session,
@@ -67,7 +67,8 @@ export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
       ctx,
     );
-    if (problem !== undefined) return render(request, reply.code(400), active, { passwordProblem: problem });
+    if ('problem' in result) return render(request, reply.code(400), active, { passwordProblem: result.problem });
+    setSessionCookie(reply, result.session.cookieValue, result.session.expiresAt, ctx);
     return reply.redirect('/account?notice=password_changed', 303);
   });
 

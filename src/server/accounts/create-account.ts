@@ -27,8 +27,12 @@ export async function createAccount(input: NewAccount, ctx: ServerContext): Prom
   if (email !== null && !/^[^\s@]+@[^\s@]+$/.test(email)) {
     throw new OAuthError('invalid_request', `"${email}" is not an email address`);
   }
-  if (await ctx.storage.findAccountByUsername(input.username)) {
-    throw new OAuthError('conflict', `username "${input.username}" is already taken`);
+  // Compared by key (storage/username-key.ts): `Alice`, `ａｌｉｃｅ` or a Cyrillic `аlice` would be
+  // taken for `alice` by whoever reads them, so each is refused once `alice` exists.
+  const existing = await ctx.storage.findAccountByUsername(input.username);
+  if (existing !== undefined) {
+    const same = existing.username === input.username;
+    throw new OAuthError('conflict', `username "${input.username}" is already taken${same ? '' : `: it reads the same as "${existing.username}"`}`);
   }
   if (input.password.length < 8 || input.password.length > 1024) {
     throw new OAuthError('invalid_request', 'password must be 8–1024 characters');

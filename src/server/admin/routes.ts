@@ -5,6 +5,7 @@ import { formParams } from '../http/form-body.ts';
 import { hasMessage, t, type MessageKey } from '../i18n/translate.ts';
 import type { Html } from '../pages/html.ts';
 import { pageContextFor } from '../pages/page-context.ts';
+import { safeLocalPath } from '../http/local-path.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
 import { readSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
@@ -65,7 +66,8 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   async function adminOnly(request: FastifyRequest, reply: FastifyReply) {
     const active = await findActiveSession(readSessionCookie(request), ctx);
     if (active === undefined) {
-      const returnTo = request.method === 'GET' ? request.url : '/admin';
+      // The login form checks it again; this keeps a refused path out of the link (invariant 9).
+      const returnTo = request.method === 'GET' ? safeLocalPath(request.url, '/admin') : '/admin';
       return reply.redirect(`/login?${new URLSearchParams({ return_to: returnTo })}`, request.method === 'GET' ? 302 : 303);
     }
     if (!active.account.isAdmin) return reply.code(403).type(htmlType).send(forbiddenPage(pageContextFor(request, ctx.config), active.account.username, reply.generateCsrf()));

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.ts';
+import { safeLocalPath } from '../http/local-path.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
 import { isLocale } from './locales.ts';
 import { languageCookieName } from './resolve-locale.ts';
@@ -25,14 +26,9 @@ export function languageRoutes(app: FastifyInstance, ctx: ServerContext): void {
         maxAge: 365 * 24 * 3600,
       });
     }
-    return reply.redirect(withoutUiLocales(returnTo), 303);
+    // Checked again as it goes out: taking `ui_locales` out re-serialises the path (invariant 9).
+    return reply.redirect(safeLocalPath(withoutUiLocales(returnTo)), 303);
   });
-}
-
-/** A path on this server, never another origin (`//host`, `/\host`), and safe in a Location header. */
-export function safeLocalPath(value: string | undefined): string {
-  if (value !== undefined && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && !value.includes('\\')) return value;
-  return '/';
 }
 
 /** `path` without `ui_locales`, in its own query and in the request its `return_to` names. */

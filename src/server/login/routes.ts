@@ -2,26 +2,24 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
+import { safeLocalPath } from '../http/local-path.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
 import { loginPage } from '../pages/login-page.ts';
 import { homePage } from '../pages/home-page.ts';
 import { authenticatePassword } from './authenticate-password.ts';
-import { clearSessionCookie, readSessionCookie, setSessionCookie } from './session-cookie.ts';
+import { clearSessionCookie, readSessionCookie, rotateCsrfSecret, setSessionCookie } from './session-cookie.ts';
 import { endSession, findActiveSession, startSession } from './sessions.ts';
 import { recordAuditEvent } from '../audit/audit-trail.ts';
 import { pageContextFor } from '../pages/page-context.ts';
 
 /**
  * Where a login may send the browser next: only back into an authorization request, to a page of
- * the admin console, to the account page, or home. Always a path on this server, never `//host` or another origin.
+ * the admin console, to the account page, or home. The path is checked as it goes into
+ * `Location` (DESIGN invariant 9), so it is never `//host`, another origin or a dot segment.
  */
 function safeReturnTo(value: string | undefined): string {
-  // Printable ASCII only (as /authorize builds it): anything else cannot go into a Location header.
-  if (value === undefined || value.includes('\\')) return '/';
-  if (/^\/authorize\?[\x21-\x7e]*$/.test(value)) return value;
-  if (value === '/account') return value;
-  if (/^\/admin(?:[/?][\x21-\x7e]*)?$/.test(value) && !value.startsWith('/admin//')) return value;
-  return '/';
+  const path = safeLocalPath(value);
+  return path.startsWith('/authorize?') || path === '/account' || /^\/admin(?:[/?]|$)/.test(path) ? path : '/';
 }
 
 export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -92,12 +90,14 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
     await endSession(readSessionCookie(request), ctx);
     const { cookieValue, expiresAt } = await startSession(account, ctx);
     setSessionCookie(reply, cookieValue, expiresAt, ctx);
+    rotateCsrfSecret(request, reply);
     return reply.redirect(returnTo, 303);
   });
 
   app.post('/logout', csrf, async (request, reply) => {
     await endSession(readSessionCookie(request), ctx);
     clearSessionCookie(reply);
+    rotateCsrfSecret(request, reply);
     return reply.redirect('/', 303);
   });
 }

@@ -1,5 +1,5 @@
 import { secondsFromNow } from '../../shared/clock.ts';
-import type { AccountRecord, SessionRecord } from '../../storage/storage.ts';
+import type { AccountRecord, SessionRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
 
@@ -8,12 +8,20 @@ export interface ActiveSession {
   account: AccountRecord;
 }
 
-/** Starts a browser session; the returned value goes into the cookie, only its hash is stored. */
-export async function startSession(account: AccountRecord, ctx: ServerContext): Promise<{ cookieValue: string; expiresAt: number }> {
+export interface NewSession {
+  cookieValue: string;
+  expiresAt: number;
+}
+
+/**
+ * Starts a browser session; the returned value goes into the cookie, only its hash is stored.
+ * `storage` is a transaction's when the session must appear together with another change.
+ */
+export async function startSession(account: AccountRecord, ctx: ServerContext, storage: Storage = ctx.storage): Promise<NewSession> {
   const cookieValue = generateToken();
   const now = ctx.clock.now();
   const expiresAt = secondsFromNow(ctx.clock, ctx.config.sessionTtlSeconds);
-  await ctx.storage.insertSession({ idHash: hashSecret(cookieValue), accountId: account.id, authTime: now, expiresAt, createdAt: now });
+  await storage.insertSession({ idHash: hashSecret(cookieValue), accountId: account.id, authTime: now, expiresAt, createdAt: now });
   return { cookieValue, expiresAt };
 }
 
