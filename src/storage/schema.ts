@@ -50,6 +50,7 @@ export interface SessionsTable {
 }
 
 export interface GrantsTable {
+  id: string;
   account_id: string;
   client_id: string;
   scopes: string;
@@ -61,6 +62,7 @@ export interface GrantsTable {
 export interface AuthorizationCodesTable {
   hash: string;
   family_id: string;
+  grant_id: string;
   client_id: string;
   account_id: string;
   redirect_uri: string;
@@ -71,6 +73,7 @@ export interface AuthorizationCodesTable {
   auth_time: number;
   expires_at: number;
   consumed_at: number | null;
+  retain_until: number;
   created_at: number;
 }
 
@@ -89,6 +92,8 @@ export interface AccessTokensTable {
 export interface RefreshTokensTable {
   hash: string;
   family_id: string;
+  grant_id: string;
+  family_created_at: number;
   client_id: string;
   account_id: string;
   scopes: string;

@@ -3,6 +3,7 @@ import { initial } from './2026-11-27T00-initial.ts';
 import { openIdConnect } from './2026-11-27T01-openid-connect.ts';
 import { accountsAdminAudit } from './2026-11-28T00-accounts-admin-audit.ts';
 import { partialTokenIndexes } from './2026-11-28T01-partial-token-indexes.ts';
+import { tokenLineage } from './2026-12-04T01-token-lineage.ts';
 
 /**
  * Migrations in order. Names are ISO dates so they sort by when they were written; a migration,
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-27T01-openid-connect': openIdConnect,
   '2026-11-28T00-accounts-admin-audit': accountsAdminAudit,
   '2026-11-28T01-partial-token-indexes': partialTokenIndexes,
+  '2026-12-04T01-token-lineage': tokenLineage,
 };
 
 export const migrationProvider: MigrationProvider = {
