@@ -251,8 +251,15 @@ export class KyselyStorage implements Storage {
     return result.numDeletedRows > 0n;
   }
 
-  async touchGrant(accountId: string, clientId: string, now: number): Promise<void> {
-    await this.#db.updateTable('grants').set({ last_used_at: now }).where('account_id', '=', accountId).where('client_id', '=', clientId).execute();
+  async touchGrant(accountId: string, clientId: string, grantId: string, now: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('grants')
+      .set({ last_used_at: now })
+      .where('account_id', '=', accountId)
+      .where('client_id', '=', clientId)
+      .where('id', '=', grantId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async revokeTokensOf(accountId: string, clientId: string | undefined, now: number): Promise<void> {
@@ -268,11 +275,13 @@ export class KyselyStorage implements Storage {
     }
   }
 
-  async saveGrant(grant: GrantRecord): Promise<void> {
+  async saveGrant(grant: GrantRecord): Promise<string> {
     const scopes = JSON.stringify(grant.scopes);
-    await this.#db
+    // On conflict the stored grant is extended and keeps its id: what descends from it stays valid.
+    const saved = await this.#db
       .insertInto('grants')
       .values({
+        id: grant.id,
         account_id: grant.accountId,
         client_id: grant.clientId,
         scopes,
@@ -281,7 +290,15 @@ export class KyselyStorage implements Storage {
         last_used_at: grant.lastUsedAt,
       })
       .onConflict((oc) => oc.columns(['account_id', 'client_id']).doUpdateSet({ scopes, updated_at: grant.updatedAt }))
-      .execute();
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return saved.id;
+  }
+
+  async deleteUnredeemedCodes(accountId: string, clientId: string | undefined): Promise<void> {
+    let query = this.#db.deleteFrom('authorization_codes').where('account_id', '=', accountId).where('consumed_at', 'is', null);
+    if (clientId !== undefined) query = query.where('client_id', '=', clientId);
+    await query.execute();
   }
 
   // Authorization codes
@@ -290,10 +307,10 @@ export class KyselyStorage implements Storage {
     await this.#db.insertInto('authorization_codes').values(codeToRow(code)).execute();
   }
 
-  async consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+  async consumeAuthorizationCode(hash: string, now: number, retainUntil: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
     const consumed = await this.#db
       .updateTable('authorization_codes')
-      .set({ consumed_at: now })
+      .set({ consumed_at: now, retain_until: retainUntil })
       .where('hash', '=', hash)
       .where('consumed_at', 'is', null)
       .returningAll()
@@ -432,8 +449,14 @@ export class KyselyStorage implements Storage {
 
   async deleteExpired(now: number, limit: number): Promise<number> {
     let deleted = 0;
+    // A consumed code is a tombstone kept past its expiry, until what it issued has expired too
+    // (`retain_until`), so that a late replay still revokes it.
+    const codes = await this.#db
+      .deleteFrom('authorization_codes')
+      .where('hash', 'in', (qb) => qb.selectFrom('authorization_codes').select('hash').where('retain_until', '<', now).limit(limit))
+      .executeTakeFirst();
+    deleted += Number(codes.numDeletedRows);
     const tables = [
-      ['authorization_codes', 'hash'],
       ['access_tokens', 'hash'],
       ['refresh_tokens', 'hash'],
       ['sessions', 'id_hash'],
@@ -548,6 +571,7 @@ export function accountFromRow(row: Row<'accounts'>): AccountRecord {
 
 export function grantFromRow(row: Row<'grants'>): GrantRecord {
   return {
+    id: row.id,
     accountId: row.account_id,
     clientId: row.client_id,
     scopes: JSON.parse(row.scopes) as string[],
@@ -561,6 +585,7 @@ export function codeToRow(code: AuthorizationCodeRecord): Row<'authorization_cod
   return {
     hash: code.hash,
     family_id: code.familyId,
+    grant_id: code.grantId,
     client_id: code.clientId,
     account_id: code.accountId,
     redirect_uri: code.redirectUri,
@@ -571,6 +596,7 @@ export function codeToRow(code: AuthorizationCodeRecord): Row<'authorization_cod
     auth_time: code.authTime,
     expires_at: code.expiresAt,
     consumed_at: code.consumedAt,
+    retain_until: code.retainUntil,
     created_at: code.createdAt,
   };
 }
@@ -579,6 +605,7 @@ export function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeR
   return {
     hash: row.hash,
     familyId: row.family_id,
+    grantId: row.grant_id,
     clientId: row.client_id,
     accountId: row.account_id,
     redirectUri: row.redirect_uri,
@@ -589,6 +616,7 @@ export function codeFromRow(row: Row<'authorization_codes'>): AuthorizationCodeR
     authTime: Number(row.auth_time),
     expiresAt: Number(row.expires_at),
     consumedAt: nullableNumber(row.consumed_at),
+    retainUntil: Number(row.retain_until),
     createdAt: Number(row.created_at),
   };
 }
@@ -625,6 +653,8 @@ export function refreshTokenToRow(token: RefreshTokenRecord): Row<'refresh_token
   return {
     hash: token.hash,
     family_id: token.familyId,
+    grant_id: token.grantId,
+    family_created_at: token.familyCreatedAt,
     client_id: token.clientId,
     account_id: token.accountId,
     scopes: JSON.stringify(token.scopes),
@@ -641,6 +671,8 @@ export function refreshTokenFromRow(row: Row<'refresh_tokens'>): RefreshTokenRec
   return {
     hash: row.hash,
     familyId: row.family_id,
+    grantId: row.grant_id,
+    familyCreatedAt: Number(row.family_created_at),
     clientId: row.client_id,
     accountId: row.account_id,
     scopes: JSON.parse(row.scopes) as string[],

@@ -74,6 +74,12 @@ export interface SessionRecord {
 
 /** Remembered consent: what one account has allowed one client. */
 export interface GrantRecord {
+  /**
+   * Which consent this is: new each time consent is given from scratch, kept when a consent is
+   * extended to more scopes. Codes and refresh tokens carry it, so revoking the consent, or
+   * consenting anew after a revocation, never revives what descends from the old one.
+   */
+  id: string;
   accountId: string;
   clientId: string;
   scopes: string[];
@@ -87,6 +93,8 @@ export interface AuthorizationCodeRecord {
   hash: string;
   /** The token family its redemption starts; replaying the code revokes that family. */
   familyId: string;
+  /** The consent (`GrantRecord.id`) the code was issued under; it redeems only while that grant exists. */
+  grantId: string;
   clientId: string;
   accountId: string;
   redirectUri: string;
@@ -100,6 +108,11 @@ export interface AuthorizationCodeRecord {
   authTime: number;
   expiresAt: number;
   consumedAt: number | null;
+  /**
+   * When the cleanup may delete the row: its expiry until it is consumed; then as long as what
+   * its redemption issued can live, so that a late replay is still known as one (and revokes it).
+   */
+  retainUntil: number;
   createdAt: number;
 }
 
@@ -119,6 +132,10 @@ export interface AccessTokenRecord {
 export interface RefreshTokenRecord {
   hash: string;
   familyId: string;
+  /** The consent (`GrantRecord.id`) the family descends from; it refreshes only while that grant exists. */
+  grantId: string;
+  /** When the family's code was redeemed: its rotations end at this plus the family's maximum age. */
+  familyCreatedAt: number;
   clientId: string;
   accountId: string;
   /** The scope the resource owner granted: the most a refresh may ask for (RFC 6749 §6). */

@@ -56,6 +56,7 @@ export interface SessionsTable {
 }
 
 export interface GrantsTable {
+  id: string;
   account_id: string;
   client_id: string;
   scopes: string;
@@ -67,6 +68,7 @@ export interface GrantsTable {
 export interface AuthorizationCodesTable {
   hash: string;
   family_id: string;
+  grant_id: string;
   client_id: string;
   account_id: string;
   redirect_uri: string;
@@ -77,6 +79,7 @@ export interface AuthorizationCodesTable {
   auth_time: number;
   expires_at: number;
   consumed_at: number | null;
+  retain_until: number;
   created_at: number;
 }
 
@@ -95,6 +98,8 @@ export interface AccessTokensTable {
 export interface RefreshTokensTable {
   hash: string;
   family_id: string;
+  grant_id: string;
+  family_created_at: number;
   client_id: string;
   account_id: string;
   scopes: string;

@@ -52,13 +52,13 @@ class HotStatements {
   readonly findAccessToken: BetterSqlite3.Statement<[string], AccessTokensTable>;
   readonly findRefreshToken: BetterSqlite3.Statement<[string], RefreshTokensTable>;
   readonly rotateRefreshToken: BetterSqlite3.Statement<[number, string], RefreshTokensTable>;
-  readonly consumeCode: BetterSqlite3.Statement<[number, string], AuthorizationCodesTable>;
+  readonly consumeCode: BetterSqlite3.Statement<[number, number, string], AuthorizationCodesTable>;
   readonly findCode: BetterSqlite3.Statement<[string], AuthorizationCodesTable>;
   readonly findActiveSigningKey: BetterSqlite3.Statement<[string], SigningKeysTable>;
   readonly findAccount: BetterSqlite3.Statement<[string], AccountsTable>;
   readonly findSession: BetterSqlite3.Statement<[string], SessionsTable>;
   readonly findGrant: BetterSqlite3.Statement<[string, string], GrantsTable>;
-  readonly touchGrant: BetterSqlite3.Statement<[number, string, string]>;
+  readonly touchGrant: BetterSqlite3.Statement<[number, string, string, string]>;
 
   constructor(database: BetterSqlite3.Database) {
     this.#database = database;
@@ -66,12 +66,14 @@ class HotStatements {
     this.findAccessToken = database.prepare('select * from access_tokens where hash = ?');
     this.findRefreshToken = database.prepare('select * from refresh_tokens where hash = ?');
     this.rotateRefreshToken = database.prepare('update refresh_tokens set rotated_at = ? where hash = ? and rotated_at is null returning *');
-    this.consumeCode = database.prepare('update authorization_codes set consumed_at = ? where hash = ? and consumed_at is null returning *');
+    this.consumeCode = database.prepare(
+      'update authorization_codes set consumed_at = ?, retain_until = ? where hash = ? and consumed_at is null returning *',
+    );
     this.findCode = database.prepare('select * from authorization_codes where hash = ?');
     this.findAccount = database.prepare('select * from accounts where id = ?');
     this.findSession = database.prepare('select * from sessions where id_hash = ?');
     this.findGrant = database.prepare('select * from grants where account_id = ? and client_id = ?');
-    this.touchGrant = database.prepare('update grants set last_used_at = ? where account_id = ? and client_id = ?');
+    this.touchGrant = database.prepare('update grants set last_used_at = ? where account_id = ? and client_id = ? and id = ?');
     this.findActiveSigningKey = database.prepare(
       "select * from signing_keys where alg = ? and state = 'active' order by created_at desc, kid desc limit 1",
     );
@@ -128,6 +130,7 @@ const keepAccessTokenRows = new Set([
   'deleteSession',
   'deleteSessionsOfAccount',
   'saveGrant',
+  'deleteUnredeemedCodes',
   'insertAuditEvent',
   'insertClient',
   'insertAccount',
@@ -324,8 +327,8 @@ export class SqliteStorage extends KyselyStorage {
     return this.#read(this.#sql.findGrant, [accountId, clientId], grantFromRow);
   }
 
-  override async touchGrant(accountId: string, clientId: string, now: number): Promise<void> {
-    this.#sql.touchGrant.run(now, accountId, clientId);
+  override async touchGrant(accountId: string, clientId: string, grantId: string, now: number): Promise<boolean> {
+    return this.#sql.touchGrant.run(now, accountId, clientId, grantId).changes > 0;
   }
 
   override async findActiveSigningKey(alg: SigningAlgorithm): Promise<SigningKeyRecord | undefined> {
@@ -352,8 +355,8 @@ export class SqliteStorage extends KyselyStorage {
     this.#sql.insert('authorization_codes', codeToRow(code));
   }
 
-  override async consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
-    const consumed = this.#sql.consumeCode.get(now, hash);
+  override async consumeAuthorizationCode(hash: string, now: number, retainUntil: number): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+    const consumed = this.#sql.consumeCode.get(now, retainUntil, hash);
     if (consumed !== undefined) return { outcome: 'consumed', record: codeFromRow(consumed) };
     const existing = this.#sql.findCode.get(hash);
     return existing === undefined ? { outcome: 'unknown' } : { outcome: 'already-consumed', record: codeFromRow(existing) };

@@ -54,22 +54,33 @@ export interface Storage {
   countActiveSessions(now: number): Promise<number>;
 
   findGrant(accountId: string, clientId: string): Promise<GrantRecord | undefined>;
-  /** Inserts or replaces the grant of this account and client. */
-  saveGrant(grant: GrantRecord): Promise<void>;
+  /**
+   * Inserts the grant of this account and client, or, when there is one, extends it with
+   * `grant`'s scopes and update time, keeping its id and creation time. Returns the id the stored
+   * grant has.
+   */
+  saveGrant(grant: GrantRecord): Promise<string>;
   /** Every app the account has authorized, most recently used first. */
   listGrantsOfAccount(accountId: string): Promise<GrantRecord[]>;
   deleteGrant(accountId: string, clientId: string): Promise<boolean>;
-  /** Records that the client obtained tokens with this grant. */
-  touchGrant(accountId: string, clientId: string, now: number): Promise<void>;
+  /**
+   * Records that the client obtained tokens with the grant `grantId`, with one conditional update
+   * (which, on PostgreSQL, also holds the grant's row until the transaction ends, so a concurrent
+   * revocation waits and then sees what was issued). False when that grant is gone: revoked, or
+   * replaced by a consent given anew.
+   */
+  touchGrant(accountId: string, clientId: string, grantId: string, now: number): Promise<boolean>;
   /** Revokes every access and refresh token the client holds for the account. */
   revokeTokensOf(accountId: string, clientId: string | undefined, now: number): Promise<void>;
+  /** Deletes the codes not yet redeemed that the account has given the client (or any client). */
+  deleteUnredeemedCodes(accountId: string, clientId: string | undefined): Promise<void>;
 
   insertAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
   /**
    * Marks the code consumed with one conditional update (DESIGN invariant 3), so of any number of
-   * concurrent callers exactly one gets `consumed`.
+   * concurrent callers exactly one gets `consumed`; the row is then kept until `retainUntil`.
    */
-  consumeAuthorizationCode(hash: string, now: number): Promise<ConsumeResult<AuthorizationCodeRecord>>;
+  consumeAuthorizationCode(hash: string, now: number, retainUntil: number): Promise<ConsumeResult<AuthorizationCodeRecord>>;
 
   insertAccessToken(token: AccessTokenRecord): Promise<void>;
   findAccessToken(hash: string): Promise<AccessTokenRecord | undefined>;
@@ -100,8 +111,8 @@ export interface Storage {
   retireSigningKey(kid: string, now: number, publishUntil: number): Promise<void>;
 
   /**
-   * Deletes up to `limit` expired codes, tokens and sessions per table, and retired signing keys
-   * past their publication; returns how many rows went.
+   * Deletes up to `limit` expired codes (past `retainUntil`), tokens and sessions per table, and
+   * retired signing keys past their publication; returns how many rows went.
    */
   deleteExpired(now: number, limit: number): Promise<number>;
 }

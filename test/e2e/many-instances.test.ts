@@ -438,12 +438,14 @@ function insertRows(storage: Storage, clientId: string, accountId: string, count
           resources: null,
           authTime: now - 7_200_000,
           consumedAt: null,
+          grantId: 'g',
+          retainUntil: expiresAt,
         }),
       );
     } else if (kind === 1) {
       work.push(storage.insertAccessToken({ ...common, hash: hash(), audience: null, revokedAt: null }));
     } else if (kind === 2) {
-      work.push(storage.insertRefreshToken({ ...common, hash: hash(), authTime: now - 7_200_000, rotatedAt: null, revokedAt: null, resources: null }));
+      work.push(storage.insertRefreshToken({ ...common, hash: hash(), authTime: now - 7_200_000, rotatedAt: null, revokedAt: null, resources: null, grantId: 'g', familyCreatedAt: now - 7_200_000 }));
     } else {
       work.push(storage.insertSession({ idHash: hash(), accountId, authTime: now - 7_200_000, expiresAt, createdAt: now - 7_200_000 }));
     }

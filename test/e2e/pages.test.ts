@@ -61,7 +61,7 @@ async function setUp(t: TestContext): Promise<Setup> {
     const other = await registerClient({ name: 'Photo Printer', redirectUris: ['https://photos.example/cb'], scopes: ['profile'] }, ctx);
     const account = await createAccount({ username: 'alice', password, name: 'Alice Kim', email: 'alice@example.com' }, ctx);
     const now = Date.now();
-    await ctx.storage.saveGrant({ accountId: account.id, clientId: other.client.id, scopes: ['profile'], createdAt: now - 86_400_000, updatedAt: now - 86_400_000, lastUsedAt: null });
+    await ctx.storage.saveGrant({ id: 'g', accountId: account.id, clientId: other.client.id, scopes: ['profile'], createdAt: now - 86_400_000, updatedAt: now - 86_400_000, lastUsedAt: null });
     return { issuer: server.url, callbackUri, received, clientId: client.id, clientSecret: clientSecret!, otherClientId: other.client.id };
   } finally {
     await close();

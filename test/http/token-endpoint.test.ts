@@ -209,13 +209,13 @@ test('a public client sends only client_id and its PKCE verifier', async (t) => 
   assertTokens(refreshed);
 });
 
-test('a public client must send the PKCE verifier', async (t) => {
+test('a public client must send the PKCE verifier; the code is spent without it', async (t) => {
   const { server, code } = await setUp(t);
   const app = await createTestClient(server, { type: 'public', name: 'Native app' });
   const issued = await code({}, app);
   const fields = { grant_type: 'authorization_code', code: issued, redirect_uri: redirectUri, client_id: app.clientId };
   assertError(await postToken(server, fields), 400, 'invalid_grant', /"code_verifier" is required/);
-  assertTokens(await postToken(server, { ...fields, code_verifier: rfc7636Verifier }));
+  assertError(await postToken(server, { ...fields, code_verifier: rfc7636Verifier }), 400, 'invalid_grant', /already been used/);
 });
 
 test('a public client that sends a secret is refused', async (t) => {
@@ -248,13 +248,13 @@ test('a code redeemed by another client is invalid_grant, and its own client can
   assertTokens(await redeemCode(server, client, issued));
 });
 
-test('a wrong redirect_uri is invalid_grant', async (t) => {
+test('a wrong redirect_uri is invalid_grant, and spends the code', async (t) => {
   const { server, client, code } = await setUp(t);
-  const issued = await code();
   for (const uri of [`${redirectUri}/`, `${redirectUri}?x=1`, redirectUri.toUpperCase(), 'https://attacker.example/callback']) {
+    const issued = await code();
     assertError(await redeemCode(server, client, issued, { redirect_uri: uri }), 400, 'invalid_grant', /"redirect_uri" does not match/);
+    assertError(await redeemCode(server, client, issued), 400, 'invalid_grant', /already been used/);
   }
-  assertTokens(await redeemCode(server, client, issued));
 });
 
 test('a missing redirect_uri is invalid_grant', async (t) => {
@@ -267,13 +267,14 @@ test('a missing redirect_uri is invalid_grant', async (t) => {
   assertError(response, 400, 'invalid_grant', /"redirect_uri" is required/);
 });
 
-test('a wrong code_verifier is invalid_grant; a malformed one is invalid_request', async (t) => {
+test('a malformed code_verifier is invalid_request and leaves the code; a wrong one is invalid_grant and spends it', async (t) => {
   const { server, client, code } = await setUp(t);
   const issued = await code();
-  assertError(await redeemCode(server, client, issued, { code_verifier: otherVerifier }), 400, 'invalid_grant', /"code_verifier" does not match/);
+  // A malformed verifier is refused before the code is looked at (RFC 7636 §4.1).
   assertError(await redeemCode(server, client, issued, { code_verifier: 'too-short' }), 400, 'invalid_request', /"code_verifier" must be 43–128/);
   assertError(await redeemCode(server, client, issued, { code_verifier: `${rfc7636Verifier}!` }), 400, 'invalid_request', /"code_verifier" must be/);
-  assertTokens(await redeemCode(server, client, issued));
+  assertError(await redeemCode(server, client, issued, { code_verifier: otherVerifier }), 400, 'invalid_grant', /"code_verifier" does not match/);
+  assertError(await redeemCode(server, client, issued), 400, 'invalid_grant', /already been used/);
 });
 
 test('a missing code_verifier for a code issued with a challenge is invalid_grant', async (t) => {
@@ -295,7 +296,10 @@ test('a code_verifier for a code issued without a challenge is invalid_grant (PK
     { grant_type: 'authorization_code', code: issued, redirect_uri: redirectUri },
     { authorization: client.basic },
   );
-  assertTokens(withoutVerifier);
+  assertError(withoutVerifier, 400, 'invalid_grant', /already been used/);
+  // Without a verifier, a code issued without a challenge redeems (PKCE is optional for a confidential client).
+  const plain = await code({ verifier: null });
+  assertTokens(await postToken(server, { grant_type: 'authorization_code', code: plain, redirect_uri: redirectUri }, { authorization: client.basic }));
 });
 
 test('a code expires 60 seconds after it was issued', async (t) => {

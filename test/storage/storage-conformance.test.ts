@@ -126,6 +126,8 @@ function refreshToken(hash: string, familyId: string, expiresAt = t0 + 86_400_00
   return {
     hash,
     familyId,
+    grantId: 'g1',
+    familyCreatedAt: t0,
     clientId: 'c1',
     accountId: 'a1',
     scopes: ['profile', 'email'],
@@ -142,6 +144,7 @@ function code(hash: string, expiresAt = t0 + 60_000) {
   return {
     hash,
     familyId: `family-${hash}`,
+    grantId: 'g1',
     clientId: 'c1',
     accountId: 'a1',
     redirectUri: 'https://a.example/cb',
@@ -152,6 +155,7 @@ function code(hash: string, expiresAt = t0 + 60_000) {
     authTime: t0,
     expiresAt,
     consumedAt: null,
+    retainUntil: expiresAt,
     createdAt: t0,
   };
 }
@@ -241,11 +245,11 @@ for (const dialect of dialects) {
       const storage = await withStorage(t);
       await storage.insertAuthorizationCode(code('k1'));
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => storage.transaction((tx) => tx.consumeAuthorizationCode('k1', t0 + 1))),
+        Array.from({ length: 10 }, () => storage.transaction((tx) => tx.consumeAuthorizationCode('k1', t0 + 1, t0 + 1000))),
       );
       assert.equal(results.filter((r) => r.outcome === 'consumed').length, 1);
       assert.equal(results.filter((r) => r.outcome === 'already-consumed').length, 9);
-      assert.deepEqual(await storage.consumeAuthorizationCode('missing', t0), { outcome: 'unknown' });
+      assert.deepEqual(await storage.consumeAuthorizationCode('missing', t0, t0), { outcome: 'unknown' });
     });
 
     test('a failed transaction leaves nothing behind', async (t) => {
@@ -253,14 +257,14 @@ for (const dialect of dialects) {
       await storage.insertAuthorizationCode(code('k2'));
       await assert.rejects(
         storage.transaction(async (tx) => {
-          await tx.consumeAuthorizationCode('k2', t0 + 1);
+          await tx.consumeAuthorizationCode('k2', t0 + 1, t0 + 1000);
           await tx.insertAccessToken(accessToken('at-rolled-back', 'family-k2'));
           throw new Error('checks failed');
         }),
         /checks failed/,
       );
       assert.equal(await storage.findAccessToken('at-rolled-back'), undefined);
-      assert.equal((await storage.consumeAuthorizationCode('k2', t0 + 2)).outcome, 'consumed');
+      assert.equal((await storage.consumeAuthorizationCode('k2', t0 + 2, t0 + 1000)).outcome, 'consumed');
     });
 
     test('refresh tokens rotate once; revoking a family revokes its access and refresh tokens only', async (t) => {
@@ -326,11 +330,13 @@ for (const dialect of dialects) {
       assert.equal((await storage.findActiveSigningKey('ES256'))?.kid, 'k-newest');
     });
 
-    test('consent is saved and replaced per account and client', async (t) => {
+    test('consent is saved and extended per account and client, keeping the id of the first consent', async (t) => {
       const storage = await withStorage(t);
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile', 'email'], createdAt: t0 + 9, updatedAt: t0 + 9, lastUsedAt: null });
+      assert.equal(await storage.saveGrant({ id: 'g1', accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null }), 'g1');
+      const extended = { id: 'g-other', accountId: 'a1', clientId: 'c1', scopes: ['profile', 'email'], createdAt: t0 + 9, updatedAt: t0 + 9, lastUsedAt: null };
+      assert.equal(await storage.saveGrant(extended), 'g1');
       assert.deepEqual(await storage.findGrant('a1', 'c1'), {
+        id: 'g1',
         accountId: 'a1',
         clientId: 'c1',
         scopes: ['profile', 'email'],
@@ -339,14 +345,21 @@ for (const dialect of dialects) {
         lastUsedAt: null,
       });
       assert.equal(await storage.findGrant('a1', 'c2'), undefined);
+      // Deleted, then given anew: the new consent has the new id.
+      await storage.deleteGrant('a1', 'c1');
+      assert.equal(await storage.saveGrant({ ...extended, id: 'g2' }), 'g2');
+      assert.equal((await storage.findGrant('a1', 'c1'))?.id, 'g2');
     });
 
     test('grants are listed per account, touched when used, and deleted; tokens are revoked per account and client', async (t) => {
       const storage = await withStorage(t);
       await storage.insertClient({ ...client('c2'), createdAt: t0 + 1 });
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c2', scopes: ['email'], createdAt: t0, updatedAt: t0 + 1, lastUsedAt: null });
-      await storage.touchGrant('a1', 'c1', t0 + 50);
+      await storage.saveGrant({ id: 'g1', accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
+      await storage.saveGrant({ id: 'g2', accountId: 'a1', clientId: 'c2', scopes: ['email'], createdAt: t0, updatedAt: t0 + 1, lastUsedAt: null });
+      assert.equal(await storage.touchGrant('a1', 'c1', 'g1', t0 + 50), true);
+      // Another consent's id (one revoked and given anew) touches nothing.
+      assert.equal(await storage.touchGrant('a1', 'c2', 'g1', t0 + 51), false);
+      assert.equal(await storage.touchGrant('a1', 'c3', 'g1', t0 + 51), false);
       assert.deepEqual((await storage.listGrantsOfAccount('a1')).map((g) => [g.clientId, g.lastUsedAt]), [['c1', t0 + 50], ['c2', null]]);
       await storage.insertAccessToken(accessToken('at-c1', 'fa'));
       await storage.insertAccessToken({ ...accessToken('at-c2', 'fb'), clientId: 'c2' });
@@ -405,15 +418,46 @@ for (const dialect of dialects) {
       await storage.insertAuthorizationCode(code('k3'));
       await storage.insertAccessToken(accessToken('at3', 'f3'));
       await storage.insertSession({ idHash: 's1', accountId: 'a1', authTime: t0, expiresAt: t0 + 1000, createdAt: t0 });
-      await storage.saveGrant({ accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
+      await storage.saveGrant({ id: 'g1', accountId: 'a1', clientId: 'c1', scopes: ['profile'], createdAt: t0, updatedAt: t0, lastUsedAt: null });
       assert.equal(await storage.deleteClient('c1'), true);
       assert.equal(await storage.deleteClient('c1'), false);
       assert.equal(await storage.findAccessToken('at3'), undefined);
-      assert.equal((await storage.consumeAuthorizationCode('k3', t0)).outcome, 'unknown');
+      assert.equal((await storage.consumeAuthorizationCode('k3', t0, t0)).outcome, 'unknown');
       assert.equal(await storage.findGrant('a1', 'c1'), undefined);
       assert.ok(await storage.findSession('s1'));
       assert.equal(await storage.deleteAccount('a1'), true);
       assert.equal(await storage.findSession('s1'), undefined);
+    });
+
+    test('codes and refresh tokens round-trip their lineage; a consumed code is kept until it may go', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertAuthorizationCode(code('k-lineage'));
+      const consumed = await storage.consumeAuthorizationCode('k-lineage', t0 + 1, t0 + 90_000_000);
+      assert.deepEqual(consumed, { outcome: 'consumed', record: { ...code('k-lineage'), consumedAt: t0 + 1, retainUntil: t0 + 90_000_000 } });
+      await storage.insertRefreshToken({ ...refreshToken('r-lineage', 'f-lineage'), grantId: 'g7', familyCreatedAt: t0 - 5 });
+      assert.deepEqual(await storage.findRefreshToken('r-lineage'), { ...refreshToken('r-lineage', 'f-lineage'), grantId: 'g7', familyCreatedAt: t0 - 5 });
+      // Past its expiry but not its retention: a replay must still find it.
+      await storage.deleteExpired(t0 + 3_600_000, 10);
+      assert.equal((await storage.consumeAuthorizationCode('k-lineage', t0 + 3_600_000, t0)).outcome, 'already-consumed');
+      await storage.deleteExpired(t0 + 90_000_001, 10);
+      assert.equal((await storage.consumeAuthorizationCode('k-lineage', t0 + 90_000_001, t0)).outcome, 'unknown');
+    });
+
+    test('the codes not yet redeemed of an account (and client) are deleted; redeemed ones stay', async (t) => {
+      const storage = await withStorage(t);
+      await storage.insertClient({ ...client('c2'), createdAt: t0 + 1 });
+      await storage.insertAccount(account('a2'));
+      await storage.insertAuthorizationCode(code('k-c1'));
+      await storage.insertAuthorizationCode(code('k-c1-redeemed'));
+      await storage.consumeAuthorizationCode('k-c1-redeemed', t0 + 1, t0 + 1000);
+      await storage.insertAuthorizationCode({ ...code('k-c2'), clientId: 'c2' });
+      await storage.insertAuthorizationCode({ ...code('k-a2'), accountId: 'a2' });
+      await storage.deleteUnredeemedCodes('a1', 'c1');
+      assert.equal((await storage.consumeAuthorizationCode('k-c1', t0 + 2, t0)).outcome, 'unknown');
+      assert.equal((await storage.consumeAuthorizationCode('k-c1-redeemed', t0 + 2, t0)).outcome, 'already-consumed');
+      await storage.deleteUnredeemedCodes('a1', undefined);
+      assert.equal((await storage.consumeAuthorizationCode('k-c2', t0 + 2, t0)).outcome, 'unknown');
+      assert.equal((await storage.consumeAuthorizationCode('k-a2', t0 + 2, t0)).outcome, 'consumed');
     });
 
     test('expired rows are deleted in bounded batches, live ones stay', async (t) => {

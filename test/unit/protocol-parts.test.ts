@@ -569,6 +569,13 @@ describe('configuration loading', () => {
     assertConfigError(() => loadConfig({ file: configFile(t, { signingThreads: 1.5 }) }), /"signingThreads" must be a whole number/);
   });
 
+  test('refreshTokenFamilyMaxAgeSeconds: 90 days by default, a value from the file, and zero or a fraction refused', (t) => {
+    assert.equal(loadConfig({ env: {} }).refreshTokenFamilyMaxAgeSeconds, 7_776_000);
+    assert.equal(loadConfig({ file: configFile(t, { refreshTokenFamilyMaxAgeSeconds: 86_400 }) }).refreshTokenFamilyMaxAgeSeconds, 86_400);
+    assertConfigError(() => loadConfig({ file: configFile(t, { refreshTokenFamilyMaxAgeSeconds: 0 }) }), /"refreshTokenFamilyMaxAgeSeconds" must be a whole number/);
+    assertConfigError(() => loadConfig({ file: configFile(t, { refreshTokenFamilyMaxAgeSeconds: 1.5 }) }), /"refreshTokenFamilyMaxAgeSeconds" must be a whole number/);
+  });
+
   test('a config file that is not a JSON object is an error naming the file', (t) => {
     assertConfigError(() => loadConfig({ file: configFile(t, [1, 2]) }), /must hold a JSON object/);
     assertConfigError(() => loadConfig({ file: configFile(t, '{"port": ') }), /cannot read config file .*config\.json/);

@@ -3,14 +3,19 @@ import { recordAuditEvent } from '../audit/audit-trail.ts';
 import type { ServerContext } from '../context.ts';
 
 /**
- * "Revoke access": forgets the user's consent for the app and revokes every access and refresh
- * token the app holds for the user, in one transaction, so the app's next call fails
- * (RFC 7009 §2.1: revoking a grant invalidates the tokens issued under it).
+ * "Revoke access": forgets the user's consent for the app, deletes the codes it has not redeemed
+ * yet and revokes every access and refresh token the app holds for the user, in one transaction,
+ * so the app's next call fails (RFC 7009 §2.1: revoking a grant invalidates the tokens issued
+ * under it). Codes and refresh tokens also carry the grant's id, so whatever escapes this (an
+ * exchange racing it) finds its grant gone (DESIGN invariant 10).
  */
 export async function revokeAppAccess(account: AccountRecord, clientId: string, ip: string, ctx: ServerContext): Promise<boolean> {
   const now = ctx.clock.now();
   return ctx.storage.transaction(async (tx) => {
+    // The grant first: on PostgreSQL an exchange touching it finishes before this goes on, so the
+    // revocation below sees the tokens it issued.
     const hadGrant = await tx.deleteGrant(account.id, clientId);
+    await tx.deleteUnredeemedCodes(account.id, clientId);
     await tx.revokeTokensOf(account.id, clientId, now);
     if (hadGrant) {
       await recordAuditEvent(

@@ -35,8 +35,10 @@ export async function createUser(input: NewAccount, by: AdminActor, ctx: ServerC
 }
 
 /**
- * Disables the account: it cannot log in, its browser sessions end and every access and refresh
- * token it holds with any client is revoked, at once.
+ * Disables the account: it cannot log in, its browser sessions end, the codes it has given and
+ * not yet seen redeemed are deleted, and every access and refresh token it holds with any client
+ * is revoked, at once. (Every use of a code or token also checks the account, for a request
+ * that raced this one; a JWT access token verified locally by an API stays valid until it expires.)
  */
 export function disableUser(sub: string, by: AdminActor, ctx: ServerContext): Promise<AccountRecord> {
   refuseSelf(sub, by, 'disable');
@@ -46,6 +48,7 @@ export function disableUser(sub: string, by: AdminActor, ctx: ServerContext): Pr
     const now = ctx.clock.now();
     await storage.setAccountDisabled(sub, now);
     await storage.deleteSessionsOfAccount(sub);
+    await storage.deleteUnredeemedCodes(sub, undefined);
     await storage.revokeTokensOf(sub, undefined, now);
     await recordAuditEvent({ actor: by.id, action: 'user_disabled', subject: `account:${sub}`, detail: { username: account.username }, ip: by.ip }, storage, ctx.clock);
     return { ...account, disabledAt: now };

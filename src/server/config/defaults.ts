@@ -29,6 +29,7 @@ export interface GatehouseConfig {
   authorizationCodeTtlSeconds: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  refreshTokenFamilyMaxAgeSeconds: number;
   sessionTtlSeconds: number;
   idTokenTtlSeconds: number;
   scopes: Record<string, ScopeDefinition>;
@@ -104,6 +105,11 @@ export const optionDocs: OptionDocs = {
     default: 30 * 24 * 3600,
     unit: 'seconds',
     doc: 'Default lifetime of a refresh token (30 days); a client may set its own. Refresh tokens rotate on every use, and a reused one revokes its whole family (RFC 9700 §4.14.2).',
+  },
+  refreshTokenFamilyMaxAgeSeconds: {
+    default: 90 * 24 * 3600,
+    unit: 'seconds',
+    doc: 'Absolute lifetime of a refresh-token family (90 days), counted from the code exchange that started it: rotation slides each token\'s own lifetime forward, but no token of the family lives past this, and then the user must sign in again. RFC 9700 §4.14.2 and OAuth 2.1 (draft-ietf-oauth-v2-1, refresh token protection) leave a refresh token\'s expiry to the authorization server; a cap keeps a stolen, actively rotated family from living for ever. Consumed codes are kept this long too, so that a late replay still revokes the family.',
   },
   sessionTtlSeconds: {
     default: 24 * 3600,

@@ -30,6 +30,7 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     'authorizationCodeTtlSeconds',
     'accessTokenTtlSeconds',
     'refreshTokenTtlSeconds',
+    'refreshTokenFamilyMaxAgeSeconds',
     'sessionTtlSeconds',
     'idTokenTtlSeconds',
     'bodyLimitBytes',

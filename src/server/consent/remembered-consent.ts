@@ -1,6 +1,7 @@
 import { isSubset } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
+import { generateIdentifier } from '../secrets/opaque-secret.ts';
 
 /**
  * Whether remembered consent may stand in for the consent page, by the client's consent policy.
@@ -29,11 +30,17 @@ export async function grantedScopes(accountId: string, clientId: string, ctx: Se
   return (await ctx.storage.findGrant(accountId, clientId))?.scopes ?? [];
 }
 
-/** Remembers consent; a later grant adds to what was allowed before. */
+/**
+ * Remembers consent; a later grant adds to what was allowed before, and keeps its id. Consent
+ * given from scratch (none stored, e.g. after "Revoke access") is a new grant with a new id, so
+ * codes and refresh tokens of the revoked one stay dead. The id is always drawn afresh: if the
+ * grant read here is revoked before the save, the save must not bring its id back.
+ */
 export async function rememberConsent(accountId: string, clientId: string, scopes: readonly string[], ctx: ServerContext) {
   const now = ctx.clock.now();
   const existing = await ctx.storage.findGrant(accountId, clientId);
   await ctx.storage.saveGrant({
+    id: generateIdentifier(),
     accountId,
     clientId,
     scopes: [...new Set([...(existing?.scopes ?? []), ...scopes])],

@@ -42,6 +42,8 @@ export async function exchangeClientCredentials(input: ClientCredentialsInput, c
     grantedResources: audience,
     authTime: null,
     nonce: null,
+    // A client's own token descends from no user's consent.
+    lineage: null,
   };
   // Nothing read in the transaction changes the token, so a JWT is signed before it, on the signing
   // thread: another core does the signature, and the transaction only stores the token's key.

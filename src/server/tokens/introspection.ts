@@ -53,14 +53,14 @@ export async function introspect(
 async function findAccess(hash: string, caller: ClientRecord, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
   const record = await ctx.storage.findAccessToken(hash);
   if (record === undefined) return undefined;
-  if (!isLive(record, ctx) || !maySeeAccessToken(caller, record)) return { active: false };
+  if (!maySeeAccessToken(caller, record) || !(await isLive(record, ctx))) return { active: false };
   return describe(record, 'Bearer', accessTokenAudience(record.audience, ctx), ctx);
 }
 
 async function findRefresh(hash: string, caller: ClientRecord, ctx: ServerContext): Promise<IntrospectionResponse | undefined> {
   const record = await ctx.storage.findRefreshToken(hash);
   if (record === undefined) return undefined;
-  if (!isLive(record, ctx) || record.rotatedAt !== null || record.clientId !== caller.id) return { active: false };
+  if (record.rotatedAt !== null || record.clientId !== caller.id || !(await isLive(record, ctx))) return { active: false };
   // A refresh token is only ever presented back to this server, by the client it was issued to.
   return describe(record, 'refresh_token', record.clientId, ctx);
 }
@@ -71,8 +71,15 @@ function maySeeAccessToken(caller: ClientRecord, record: AccessTokenRecord): boo
   return record.audience === null || record.audience.some((resource) => caller.servedResources.includes(resource));
 }
 
-function isLive(record: AccessTokenRecord | RefreshTokenRecord, ctx: ServerContext): boolean {
-  return record.revokedAt === null && record.expiresAt > ctx.clock.now();
+/**
+ * Not revoked, not expired, and, for a user's token, the user not disabled: disabling revokes
+ * the account's tokens, and this also stops one issued by a request that raced it.
+ */
+async function isLive(record: AccessTokenRecord | RefreshTokenRecord, ctx: ServerContext): Promise<boolean> {
+  if (record.revokedAt !== null || record.expiresAt <= ctx.clock.now()) return false;
+  if (record.accountId === null) return true;
+  const account = await ctx.storage.findAccount(record.accountId);
+  return account !== undefined && account.disabledAt === null;
 }
 
 function describe(record: AccessTokenRecord | RefreshTokenRecord, tokenType: string, aud: string | string[], ctx: ServerContext): IntrospectionResponse {

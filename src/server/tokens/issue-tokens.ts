@@ -33,6 +33,16 @@ export interface TokenGrant {
   authTime: number | null;
   /** OpenID Connect nonce from the authorization request; only the first ID token carries it. */
   nonce: string | null;
+  /** What a user's refresh token descends from; null when the client acts for itself. */
+  lineage: TokenLineage | null;
+}
+
+/** Carried by every refresh token of a family, from the code that started it. */
+export interface TokenLineage {
+  /** The consent (`GrantRecord.id`) the family descends from. */
+  grantId: string;
+  /** When the family began (its code was redeemed): its absolute lifetime counts from here. */
+  familyCreatedAt: number;
 }
 
 /**
@@ -75,6 +85,29 @@ function accessTokenTtl(client: ClientRecord, ctx: ServerContext): number {
 }
 
 /**
+ * The longest anything a code's redemption issues can live: its access token, or its
+ * refresh-token family, which rotation carries up to the family's maximum age. A consumed code is
+ * kept this long, so that its replay is still recognised and revokes what it issued.
+ */
+export function longestIssuedLifetimeSeconds(client: ClientRecord, ctx: ServerContext): number {
+  return Math.max(accessTokenTtl(client, ctx), ctx.config.refreshTokenFamilyMaxAgeSeconds);
+}
+
+/**
+ * When a refresh token issued now expires: its own lifetime, but never past the end of its
+ * family's (RFC 9700 §4.14.2: the authorization server decides when refresh tokens expire).
+ */
+function refreshTokenExpiry(client: ClientRecord, lineage: TokenLineage, ctx: ServerContext): number {
+  const ttl = client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
+  return Math.min(secondsFromNow(ctx.clock, ttl), familyEnd(lineage.familyCreatedAt, ctx));
+}
+
+/** When a refresh-token family begun at `familyCreatedAt` ends, whatever its rotations. */
+export function familyEnd(familyCreatedAt: number, ctx: ServerContext): number {
+  return familyCreatedAt + ctx.config.refreshTokenFamilyMaxAgeSeconds * 1000;
+}
+
+/**
  * Issues the tokens of a grant through `storage`, so that they join the caller's transaction
  * (the one that consumed the code or the previous refresh token):
  * - an access token, always;
@@ -86,7 +119,6 @@ function accessTokenTtl(client: ClientRecord, ctx: ServerContext): number {
 export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: ServerContext, minted?: PremintedAccessToken): Promise<IssuedTokens> {
   const now = ctx.clock.now();
   const accessTtl = accessTokenTtl(grant.client, ctx);
-  const refreshTtl = grant.client.refreshTokenTtlSeconds ?? ctx.config.refreshTokenTtlSeconds;
   const { token: accessToken, hash: accessTokenKey, expiresAt } = minted ?? (await premintAccessToken(grant, storage, ctx, 'inline'));
   await storage.insertAccessToken({
     hash: accessTokenKey,
@@ -101,8 +133,8 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
   });
   const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTtl, scope: formatScope(grant.scopes) };
   if (grant.accountId === null) return { response, idToken: undefined };
-  // For the user's "Authorized apps" page: when this app last used what the user allowed.
-  await storage.touchGrant(grant.accountId, grant.client.id, now);
+  // The code and refresh grants check it before they get here (and touch the grant as they do).
+  if (grant.lineage === null) throw new Error('the tokens of a user need the lineage of their grant');
 
   const openId = grant.grantedScopes.includes('openid');
   if (!openId || grant.grantedScopes.includes('offline_access')) {
@@ -110,11 +142,13 @@ export async function issueTokens(grant: TokenGrant, storage: Storage, ctx: Serv
     await storage.insertRefreshToken({
       hash: hashSecret(refreshToken),
       familyId: grant.familyId,
+      grantId: grant.lineage.grantId,
+      familyCreatedAt: grant.lineage.familyCreatedAt,
       clientId: grant.client.id,
       accountId: grant.accountId,
       scopes: grant.grantedScopes,
       authTime: grant.authTime ?? now,
-      expiresAt: secondsFromNow(ctx.clock, refreshTtl),
+      expiresAt: refreshTokenExpiry(grant.client, grant.lineage, ctx),
       rotatedAt: null,
       revokedAt: null,
       resources: grant.grantedResources,

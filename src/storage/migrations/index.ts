@@ -4,6 +4,7 @@ import { openIdConnect } from './2026-11-27T01-openid-connect.ts';
 import { accountsAdminAudit } from './2026-11-28T00-accounts-admin-audit.ts';
 import { partialTokenIndexes } from './2026-11-28T01-partial-token-indexes.ts';
 import { usernames } from './2026-12-04T00-usernames.ts';
+import { tokenLineage } from './2026-12-04T01-token-lineage.ts';
 import { clientPolicies } from './2026-12-04T02-client-policies.ts';
 
 /**
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-28T00-accounts-admin-audit': accountsAdminAudit,
   '2026-11-28T01-partial-token-indexes': partialTokenIndexes,
   '2026-12-04T00-usernames': usernames,
+  '2026-12-04T01-token-lineage': tokenLineage,
   '2026-12-04T02-client-policies': clientPolicies,
 };
 
