@@ -45,9 +45,9 @@ export class GroupCommitLost extends Error {
  *
  * Reads outside any transaction run at once on the same connection and may see writes that have
  * not committed yet: of a batch, or of a logical transaction still running that may yet roll back
- * (a code consumed just before its PKCE check fails). Such a row has been acknowledged to nobody;
- * at worst introspection calls a token active that no client holds. Writes never see them: they
- * wait for the lock.
+ * (a code consumed by a request of another client, which is then refused). Such a row has been
+ * acknowledged to nobody; at worst introspection calls a token active that no client holds. Writes
+ * never see them: they wait for the lock.
  *
  * Reads outside a batch share one read transaction per turn of the event loop (`beginRead`): in
  * WAL mode every statement outside a transaction opens and closes one of its own, which costs as

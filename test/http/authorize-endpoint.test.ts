@@ -390,7 +390,10 @@ describe('PKCE, parameters and scopes on the success path', () => {
       await redeem(server, client, { code, redirect_uri: redirectUri, code_verifier: rfc7636Verifier }),
       '"code_verifier" was sent but the authorization request had no code_challenge',
     );
-    const response = await redeem(server, client, { code, redirect_uri: redirectUri });
+    // The refused exchange spent the code (DESIGN invariant 3).
+    assertInvalidGrant(await redeem(server, client, { code, redirect_uri: redirectUri }), 'already been used');
+    const fresh = await issueCode(server, jar, client, { verifier: null, scope: 'profile' });
+    const response = await redeem(server, client, { code: fresh, redirect_uri: redirectUri });
     assert.equal(response.statusCode, 200, response.body);
     assert.equal(response.json().scope, 'profile');
   });
@@ -400,13 +403,19 @@ describe('PKCE, parameters and scopes on the success path', () => {
     const client = await createTestClient(server);
     await createTestUser(server);
     const jar = await logIn(server);
-    const code = await issueCode(server, jar, client, { scope: 'profile' });
-    assertInvalidGrant(await redeem(server, client, { code, redirect_uri: redirectUri }), '"code_verifier" is required');
+    const code = () => issueCode(server, jar, client, { scope: 'profile' });
+    const withoutVerifier = await code();
+    assertInvalidGrant(await redeem(server, client, { code: withoutVerifier, redirect_uri: redirectUri }), '"code_verifier" is required');
     assertInvalidGrant(
-      await redeem(server, client, { code, redirect_uri: redirectUri, code_verifier: 'x'.repeat(43) }),
+      await redeem(server, client, { code: await code(), redirect_uri: redirectUri, code_verifier: 'x'.repeat(43) }),
       '"code_verifier" does not match the code_challenge',
     );
-    const response = await redeem(server, client, { code, redirect_uri: redirectUri, code_verifier: rfc7636Verifier });
+    // A refused exchange spent its code: the right verifier comes too late (DESIGN invariant 3).
+    assertInvalidGrant(
+      await redeem(server, client, { code: withoutVerifier, redirect_uri: redirectUri, code_verifier: rfc7636Verifier }),
+      'already been used',
+    );
+    const response = await redeem(server, client, { code: await code(), redirect_uri: redirectUri, code_verifier: rfc7636Verifier });
     assert.equal(response.statusCode, 200, response.body);
   });
 
@@ -485,18 +494,21 @@ describe('loopback redirect URIs (RFC 8252 §7.3)', () => {
     await createTestUser(server);
     const jar = await logIn(server);
     const used = 'http://127.0.0.1:51234/callback';
-    const location = await authorize(server, jar, client, { redirectUri: used, scope: 'profile' });
-    assert.equal(`${location.origin}${location.pathname}`, used);
-    assert.equal(location.searchParams.get('iss'), issuer);
-    const code = location.searchParams.get('code')!;
+    const codeFor = async () => {
+      const location = await authorize(server, jar, client, { redirectUri: used, scope: 'profile' });
+      assert.equal(`${location.origin}${location.pathname}`, used);
+      assert.equal(location.searchParams.get('iss'), issuer);
+      return location.searchParams.get('code')!;
+    };
 
     for (const other of ['http://127.0.0.1/callback', 'http://127.0.0.1:51235/callback']) {
+      // Each refused exchange spends its code (DESIGN invariant 3), so each try gets a new one.
       assertInvalidGrant(
-        await redeem(server, client, { code, redirect_uri: other, code_verifier: rfc7636Verifier }),
+        await redeem(server, client, { code: await codeFor(), redirect_uri: other, code_verifier: rfc7636Verifier }),
         '"redirect_uri" does not match the one of the authorization request',
       );
     }
-    const tokens = await redeem(server, client, { code, redirect_uri: used, code_verifier: rfc7636Verifier });
+    const tokens = await redeem(server, client, { code: await codeFor(), redirect_uri: used, code_verifier: rfc7636Verifier });
     assert.equal(tokens.statusCode, 200, tokens.body);
   });
 
@@ -1081,16 +1093,19 @@ describe('the authorization code', () => {
     const other = await createTestClient(server, { name: 'Other' });
     await createTestUser(server);
     const jar = await logIn(server);
-    const code = await issueCode(server, jar, client, { scope: 'profile', redirectUri: second });
+    const codeFor = () => issueCode(server, jar, client, { scope: 'profile', redirectUri: second });
+    const code = await codeFor();
+    // Another client is refused without spending the code: it is not theirs to burn.
     assertInvalidGrant(
       await redeem(server, other, { code, redirect_uri: second, code_verifier: rfc7636Verifier }),
       'the authorization code was issued to another client',
     );
+    // The code's own client with the wrong redirect URI, or none, spends it (DESIGN invariant 3).
     assertInvalidGrant(
-      await redeem(server, client, { code, redirect_uri: redirectUri, code_verifier: rfc7636Verifier }),
+      await redeem(server, client, { code: await codeFor(), redirect_uri: redirectUri, code_verifier: rfc7636Verifier }),
       '"redirect_uri" does not match',
     );
-    assertInvalidGrant(await redeem(server, client, { code, code_verifier: rfc7636Verifier }), '"redirect_uri" is required');
+    assertInvalidGrant(await redeem(server, client, { code: await codeFor(), code_verifier: rfc7636Verifier }), '"redirect_uri" is required');
     const tokens = await redeem(server, client, { code, redirect_uri: second, code_verifier: rfc7636Verifier });
     assert.equal(tokens.statusCode, 200, tokens.body);
   });

@@ -364,14 +364,28 @@ test('requests that fail after the code or refresh token was looked up leave bot
   const fixture = await setUp(t);
   const { server, client, code, refreshToken } = fixture;
   const other = await createTestClient(server, { name: 'Other' });
-  assertError(await redeemCode(server, client, code, { code_verifier: 'w'.repeat(43) }), 400, 'invalid_grant', /"code_verifier" does not match/);
-  assertError(await redeemCode(server, client, code, { redirect_uri: `${redirectUri}/` }), 400, 'invalid_grant', /"redirect_uri" does not match/);
-  assertError(await redeemCode(server, client, code, { code_verifier: '' }), 400, 'invalid_grant', /"code_verifier" is required/);
   assertError(await redeemCode(server, other, code), 400, 'invalid_grant', /issued to another client/);
   assertError(await refresh(server, client, refreshToken, { scope: 'profile calendar.read' }), 400, 'invalid_scope');
   assertError(await refresh(server, client, refreshToken, { scope: 'profile\tcalendar.read' }), 400, 'invalid_scope');
   assertError(await refresh(server, other, refreshToken), 400, 'invalid_grant', /issued to another client/);
   await assertNothingHalfWritten(fixture);
+});
+
+test("a check that fails for the code's own client spends the code and writes nothing else", async (t) => {
+  // DESIGN invariant 3: a code is spent even when its exchange fails, so PKCE cannot be guessed at.
+  const failures: [Record<string, string>, RegExp][] = [
+    [{ code_verifier: 'w'.repeat(43) }, /"code_verifier" does not match/],
+    [{ redirect_uri: `${redirectUri}/` }, /"redirect_uri" does not match/],
+    [{ code_verifier: '' }, /"code_verifier" is required/],
+  ];
+  for (const [fields, description] of failures) {
+    const fixture = await setUp(t);
+    const { server, client, code, refreshToken } = fixture;
+    assertError(await redeemCode(server, client, code, fields), 400, 'invalid_grant', description);
+    assert.deepEqual(databaseState(server), { ...fixture.before, consumedCodes: fixture.before.consumedCodes + 1 });
+    assertError(await redeemCode(server, client, code), 400, 'invalid_grant', /already been used/);
+    assert.equal((await refresh(server, client, refreshToken)).statusCode, 200, 'the refresh token of an earlier code is untouched');
+  }
 });
 
 // Never a 5xx

@@ -12,10 +12,12 @@ import type { ServerContext } from '../context.ts';
 export async function revokeAppAccess(account: AccountRecord, clientId: string, ip: string, ctx: ServerContext): Promise<boolean> {
   const now = ctx.clock.now();
   return ctx.storage.transaction(async (tx) => {
-    // The grant first: on PostgreSQL an exchange touching it finishes before this goes on, so the
-    // revocation below sees the tokens it issued.
-    const hadGrant = await tx.deleteGrant(account.id, clientId);
+    // In the order a code exchange locks rows on PostgreSQL (its code, then the grant it touches),
+    // so the two never deadlock: an exchange under way finishes first, and the revocation of
+    // tokens below, a statement of its own, sees what it issued. One that comes later finds its
+    // code deleted, or its grant gone.
     await tx.deleteUnredeemedCodes(account.id, clientId);
+    const hadGrant = await tx.deleteGrant(account.id, clientId);
     await tx.revokeTokensOf(account.id, clientId, now);
     if (hadGrant) {
       await recordAuditEvent(
