@@ -146,7 +146,11 @@ async function seed(config: ReturnType<typeof finishConfig>, secrets: DemoSecret
 
 /** Gatehouse always; the others when their credentials are in the environment. */
 async function demoProviders(issuer: string, mine: { clientId: string; clientSecret: string }, env: NodeJS.ProcessEnv) {
-  const providers: Provider[] = [await discoverProvider(issuer, { ...mine, id: 'gatehouse', displayName: 'Gatehouse' })];
+  const gatehouse = await discoverProvider(issuer, { ...mine, id: 'gatehouse', displayName: 'Gatehouse' });
+  // Mine asks for its access token for the calendar API (RFC 8707 `resource`), and Gatehouse's
+  // /userinfo refuses tokens meant for another audience (issue 13 item 6), so Mine reads the
+  // profile from the ID token, which carries the profile and email claims its scopes allow.
+  const providers: Provider[] = [{ ...gatehouse, userinfoEndpoint: undefined }];
   const unconfigured: { id: string; displayName: string; envHint: string }[] = [];
   const presets = [
     ['github', 'GitHub', githubProvider],

@@ -47,7 +47,10 @@ async function setUp(t: TestContext): Promise<Setup> {
   await new Promise<void>((resolve) => callback.listen(port, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => callback.close(() => resolve())));
 
+  // Mine's callback here is a plain-http loopback server of the test: the development escape hatch
+  // for web clients on http (issue 13 item 11), as `npm start`'s demo uses it.
   const server = await startListeningServer({
+    allowInsecureHttpRedirectUris: true,
     scopes: { 'calendar.read': { description: 'Read your calendar events', description_ko: '캘린더 일정 보기' } },
   });
   t.after(() => server.close());
