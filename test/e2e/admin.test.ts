@@ -37,7 +37,8 @@ async function signIn(page: Page, username: string): Promise<void> {
 }
 
 test('an administrator registers a client in /admin, and a user signs in with it', { timeout: 90_000 }, async (t) => {
-  const server = await startListeningServer();
+  // The web client's callback is a local http server: a development setup (clients/redirect-uri.ts).
+  const server = await startListeningServer({ allowInsecureHttpRedirectUris: true });
   t.after(() => server.close());
   const { ctx, close } = await server.openContext();
   try {

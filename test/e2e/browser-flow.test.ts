@@ -46,6 +46,8 @@ function cliEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS
     LOG_LEVEL: 'silent',
     // A key of its own, so no development key file is written into the checkout.
     GATEHOUSE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+    // Mine, a web client, redirects to a callback server on loopback http: a development setup.
+    GATEHOUSE_ALLOW_INSECURE_HTTP_REDIRECT_URIS: '1',
     ...extra,
   };
   delete env.NODE_TEST_CONTEXT;
@@ -122,7 +124,7 @@ async function setUpWithCli(t: TestContext): Promise<Setup & { gatehouse: Runnin
  */
 async function setUpInProcess(t: TestContext): Promise<Setup> {
   const callback = await startCallbackServer(t, 'Mine');
-  const server = await startListeningServer();
+  const server = await startListeningServer({ allowInsecureHttpRedirectUris: true });
   t.after(() => server.close());
   const storage = await openStorage(server.databaseUrl);
   try {

@@ -485,3 +485,55 @@ test('/admin/openapi.json describes every admin API route, and nothing else', as
   // The token endpoint of the security scheme is this server's.
   assert.match(JSON.stringify(document), /"tokenUrl":"http:\/\/127\.0\.0\.1:4000\/token"/);
 });
+
+test('clients: token_endpoint_auth_method, consent_policy, can_introspect and served_resources (issue 13)', async (t) => {
+  const api = await adminApi();
+  t.after(() => api.server.close());
+  const created = await api.call('POST', '/admin/api/clients', {
+    client_name: 'Notes API',
+    grant_types: ['client_credentials'],
+    scope: 'calendar.read',
+    token_endpoint_auth_method: 'client_secret_post',
+    consent_policy: 'always_ask',
+    can_introspect: true,
+    served_resources: ['https://api.example/notes'],
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const client = created.json();
+  assert.equal(client.token_endpoint_auth_method, 'client_secret_post');
+  assert.equal(client.consent_policy, 'always_ask');
+  assert.equal(client.can_introspect, true);
+  assert.deepEqual(client.served_resources, ['https://api.example/notes']);
+
+  const patched = await api.call('PATCH', `/admin/api/clients/${client.client_id}`, { can_introspect: false, token_endpoint_auth_method: 'client_secret_basic' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  assert.equal(patched.json().can_introspect, false);
+  assert.equal(patched.json().token_endpoint_auth_method, 'client_secret_basic');
+
+  const publicClient = await api.call('POST', '/admin/api/clients', { client_name: 'Phone', client_type: 'public', redirect_uris: ['http://127.0.0.1/cb'] });
+  assert.equal(publicClient.json().token_endpoint_auth_method, 'none');
+  assert.equal(publicClient.json().consent_policy, 'always_ask');
+
+  assertError(
+    await api.call('POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], consent_policy: 'often' }),
+    400,
+    'invalid_request',
+    "'consent_policy' must be one of 'remember', 'always_ask'",
+  );
+  assertError(await api.call('POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], can_introspect: 'yes' }), 400, 'invalid_request', "'can_introspect' must be true or false");
+  assertError(
+    await api.call('POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['http://127.0.0.1/cb'] }),
+    400,
+    'invalid_redirect_uri',
+    /only native \(public\) clients may use/,
+  );
+
+  // The OpenAPI document describes the fields, for reading and writing.
+  const document = (await api.server.app.inject({ method: 'GET', url: '/admin/openapi.json' })).json();
+  for (const schema of ['Client', 'ClientCreate', 'ClientUpdate']) {
+    for (const field of ['token_endpoint_auth_method', 'consent_policy', 'can_introspect', 'served_resources']) {
+      assert.ok(field in document.components.schemas[schema].properties, `${schema}.${field}`);
+    }
+  }
+  assert.deepEqual(document.components.schemas.Client.properties.token_endpoint_auth_method.enum, ['client_secret_basic', 'client_secret_post', 'none']);
+});
