@@ -37,8 +37,7 @@ async function signIn(page: Page, username: string): Promise<void> {
 }
 
 test('an administrator registers a client in /admin, and a user signs in with it', { timeout: 90_000 }, async (t) => {
-  // Mine's callback here is a plain-http loopback server of the test: the development escape hatch
-  // for web clients on http (issue 13 item 11), as `npm start`'s demo uses it.
+  // The web client's callback is a local http server: a development setup (clients/redirect-uri.ts).
   const server = await startListeningServer({ allowInsecureHttpRedirectUris: true });
   t.after(() => server.close());
   const { ctx, close } = await server.openContext();

@@ -46,7 +46,7 @@ function cliEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS
     LOG_LEVEL: 'silent',
     // A key of its own, so no development key file is written into the checkout.
     GATEHOUSE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
-    // Mine's callback is a plain-http loopback server of the test (issue 13 item 11's escape hatch).
+    // Mine, a web client, redirects to a callback server on loopback http: a development setup.
     GATEHOUSE_ALLOW_INSECURE_HTTP_REDIRECT_URIS: '1',
     ...extra,
   };
@@ -124,8 +124,6 @@ async function setUpWithCli(t: TestContext): Promise<Setup & { gatehouse: Runnin
  */
 async function setUpInProcess(t: TestContext): Promise<Setup> {
   const callback = await startCallbackServer(t, 'Mine');
-  // Mine's callback here is a plain-http loopback server of the test: the development escape hatch
-  // for web clients on http (issue 13 item 11), as `npm start`'s demo uses it.
   const server = await startListeningServer({ allowInsecureHttpRedirectUris: true });
   t.after(() => server.close());
   const storage = await openStorage(server.databaseUrl);

@@ -498,10 +498,9 @@ test('after SIGKILL under load, every token a client received is still valid and
   // The checks, on connections of their own; every request is answered now.
   const checkers = await Promise.all(Array.from({ length: 16 }, () => RawConnection.open(port)));
   t.after(() => checkers.forEach((connection) => connection.close()));
-  // A refresh token is visible at /introspect to its own client only (issue 13 item 5), so each
-  // token is introspected by the client that holds it.
-  const introspect = async (connection: RawConnection, token: string, hint: string, caller = machine) => {
-    const { status, body } = await connection.send(rawPost(port, '/introspect', basic(caller), { token, token_type_hint: hint }));
+  // Each client introspects its own tokens: only its own refresh tokens are described to it (RFC 7662 §4).
+  const introspect = async (connection: RawConnection, owner: Client, token: string, hint: string) => {
+    const { status, body } = await connection.send(rawPost(port, '/introspect', basic(owner), { token, token_type_hint: hint }));
     assert.equal(status, 200, body);
     return JSON.parse(body) as { active: boolean; client_id?: string };
   };
@@ -519,7 +518,7 @@ test('after SIGKILL under load, every token a client received is still valid and
 
   // Every client_credentials token the clients received is still active.
   await forEachOn(checkers, machineTokens, async (connection, token, index) => {
-    const found = await introspect(connection, token, 'access_token');
+    const found = await introspect(connection, machine, token, 'access_token');
     if (!found.active || found.client_id !== machine.id) problem('client_credentials token inactive', index);
   });
 
@@ -527,7 +526,7 @@ test('after SIGKILL under load, every token a client received is still valid and
   // its refresh token is still good (once: it rotates).
   await forEachOn(checkers, answered, async (connection, { tokens }, index) => {
     if ((await userinfoStatus(connection, tokens.access_token)) !== 200) problem('access token of a redeemed code refused at /userinfo', index);
-    if (!(await introspect(connection, tokens.refresh_token!, 'refresh_token', web)).active) problem('refresh token of a redeemed code inactive', index);
+    if (!(await introspect(connection, web, tokens.refresh_token!, 'refresh_token')).active) problem('refresh token of a redeemed code inactive', index);
     const refreshed = await connection.send(rawPost(port, '/token', basic(web), { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }));
     if (refreshed.status !== 200) problem('refresh token of a redeemed code refused at /token', index);
   });

@@ -100,7 +100,7 @@ test('no token is 401, a dead token is 401, a token without admin is 403 insuffi
   const worker = await createTestClient(server, { grantTypes: ['client_credentials'], scopes: ['calendar.read'] });
   const workerToken = (await clientCredentialsToken(server, worker.clientId, worker.clientSecret!)).json().access_token as string;
   const forbidden = await api.call('GET', '/admin/api/clients', undefined, workerToken);
-  assertError(forbidden, 403, 'insufficient_scope', 'the admin API needs an access token with the "admin" scope');
+  assertError(forbidden, 403, 'insufficient_scope', "the admin API needs an access token with the 'admin' scope");
   assert.equal(forbidden.headers['www-authenticate'], 'Bearer realm="gatehouse", error="insufficient_scope", scope="admin"');
   // Asking for admin without being registered for it gets no token at all.
   assertError(await clientCredentialsToken(server, worker.clientId, worker.clientSecret!, 'admin'), 400, 'invalid_scope');
@@ -126,7 +126,7 @@ test('taking admin off the client takes effect at once for its live tokens', asy
   t.after(() => api.server.close());
   const patched = await api.call('PATCH', `/admin/api/clients/${api.clientId}`, { scope: 'calendar.read' });
   assert.equal(patched.statusCode, 200, patched.body);
-  assertError(await api.call('GET', '/admin/api/clients'), 403, 'insufficient_scope', 'the client of this token is no longer registered for the "admin" scope');
+  assertError(await api.call('GET', '/admin/api/clients'), 403, 'insufficient_scope', "the client of this token is no longer registered for the 'admin' scope");
 });
 
 test('/authorize never hands out the admin scope', async (t) => {
@@ -143,7 +143,7 @@ test('/authorize never hands out the admin scope', async (t) => {
     const location = new URL(response.headers.location as string);
     assert.equal(`${location.origin}${location.pathname}`, redirectUri);
     assert.equal(location.searchParams.get('error'), 'invalid_scope');
-    assert.match(location.searchParams.get('error_description')!, /"admin" scope cannot be requested through \/authorize/);
+    assert.match(location.searchParams.get('error_description')!, /'admin' scope cannot be requested through \/authorize/);
   }
   // Asking for nothing gets the client's other scopes, not admin.
   const tokens = (await redeemCode(server, client, await issueCode(server, jar, client))).json();
@@ -185,6 +185,9 @@ test('clients: create (secret once), read, list, update, rotate the secret, dele
     refresh_token_ttl: null,
     access_token_format: 'opaque',
     resources: [],
+    consent_policy: 'remember',
+    can_introspect: false,
+    served_resources: [],
     created_at: '2026-11-27T12:00:00.000Z',
   });
   const secret = client.client_secret as string;
@@ -231,7 +234,7 @@ test('clients: create (secret once), read, list, update, rotate the secret, dele
   const deleted = await api.call('DELETE', `/admin/api/clients/${client.client_id}`);
   assert.equal(deleted.statusCode, 204);
   assert.equal(deleted.body, '');
-  assertError(await api.call('GET', `/admin/api/clients/${client.client_id}`), 404, 'not_found', `no client with ID "${client.client_id}"`);
+  assertError(await api.call('GET', `/admin/api/clients/${client.client_id}`), 404, 'not_found', `no client with ID '${client.client_id}'`);
   assertError(await api.call('DELETE', `/admin/api/clients/${client.client_id}`), 404, 'not_found');
   assertError(await api.call('PATCH', '/admin/api/clients/nope', { client_name: 'x' }), 404, 'not_found');
   assertError(await api.call('POST', '/admin/api/clients/nope/rotate-secret'), 404, 'not_found');
@@ -252,27 +255,27 @@ test('bad input is a 400 that names the field; nothing is half-done', async (t) 
   const api = await adminApi();
   t.after(() => api.server.close());
   const cases: [string, string, unknown, string, string | RegExp][] = [
-    ['POST', '/admin/api/clients', { redirect_uris: ['https://a.example/cb'] }, 'invalid_request', '"client_name" is required'],
-    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: 'https://a.example/cb' }, 'invalid_request', '"redirect_uris" must be an array of strings'],
-    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], colour: 'red' }, 'invalid_request', /^unknown field "colour"; the fields are client_name, /],
-    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], access_token_ttl: '60' }, 'invalid_request', /^"access_token_ttl" must be a whole number of seconds/],
-    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], access_token_format: 'paseto' }, 'invalid_request', '"access_token_format" must be one of "opaque", "jwt"'],
-    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], client_type: 'secretive' }, 'invalid_request', '"client_type" must be one of "confidential", "public"'],
+    ['POST', '/admin/api/clients', { redirect_uris: ['https://a.example/cb'] }, 'invalid_request', "'client_name' is required"],
+    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: 'https://a.example/cb' }, 'invalid_request', "'redirect_uris' must be an array of strings"],
+    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], colour: 'red' }, 'invalid_request', /^unknown field 'colour'; the fields are client_name, /],
+    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], access_token_ttl: '60' }, 'invalid_request', /^'access_token_ttl' must be a whole number of seconds/],
+    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], access_token_format: 'paseto' }, 'invalid_request', "'access_token_format' must be one of 'opaque', 'jwt'"],
+    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], client_type: 'secretive' }, 'invalid_request', "'client_type' must be one of 'confidential', 'public'"],
     ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['http://a.example/cb'] }, 'invalid_redirect_uri', /uses http, which is allowed only for loopback hosts/],
-    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], scope: 'profile nope' }, 'invalid_scope', '"scope" names unknown scope "nope"'],
-    ['POST', '/admin/api/clients', { client_name: 'A', grant_types: ['password'] }, 'invalid_client_metadata', /grant type "password" is not supported/],
+    ['POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], scope: 'profile nope' }, 'invalid_scope', "'scope' names unknown scope 'nope'"],
+    ['POST', '/admin/api/clients', { client_name: 'A', grant_types: ['password'] }, 'invalid_client_metadata', /grant type 'password' is not supported/],
     ['POST', '/admin/api/clients', [1, 2], 'invalid_request', 'the request body must be a JSON object'],
     ['POST', '/admin/api/clients', '{"client_name": ', 'invalid_request', 'the request body is not valid JSON'],
     ['POST', '/admin/api/clients', undefined, 'invalid_request', 'the request body must be a JSON object'],
-    ['PATCH', '/admin/api/clients/{ops}', { client_type: 'public' }, 'invalid_request', '"client_type" cannot be changed: register a new client instead'],
+    ['PATCH', '/admin/api/clients/{ops}', { client_type: 'public' }, 'invalid_request', "'client_type' cannot be changed: register a new client instead"],
     ['PATCH', '/admin/api/clients/{ops}', { grant_types: [] }, 'invalid_client_metadata', 'at least one grant type is required'],
-    ['POST', '/admin/api/users', { username: 'bob' }, 'invalid_request', '"password" is required'],
-    ['POST', '/admin/api/users', { username: 'bob', password: 'short' }, 'invalid_request', 'password must be 8–1024 characters'],
-    ['POST', '/admin/api/users', { username: 'bob bob', password }, 'invalid_request', /^username must be 1–64 letters/],
-    ['POST', '/admin/api/users', { username: 'bob', password, admin: 'yes' }, 'invalid_request', '"admin" must be true or false'],
-    ['POST', '/admin/api/users', { username: 'bob', password, email: 'not-an-email' }, 'invalid_request', '"not-an-email" is not an email address'],
-    ['GET', '/admin/api/events?limit=0', undefined, 'invalid_request', '"limit" must be a whole number from 1 to 1000'],
-    ['GET', '/admin/api/events?limit=ten', undefined, 'invalid_request', '"limit" must be a whole number from 1 to 1000'],
+    ['POST', '/admin/api/users', { username: 'bob' }, 'invalid_request', "'password' is required"],
+    ['POST', '/admin/api/users', { username: 'bob', password: 'short' }, 'invalid_request', 'password must be 8-1024 characters'],
+    ['POST', '/admin/api/users', { username: 'bob bob', password }, 'invalid_request', /^username must be 1-64 letters/],
+    ['POST', '/admin/api/users', { username: 'bob', password, admin: 'yes' }, 'invalid_request', "'admin' must be true or false"],
+    ['POST', '/admin/api/users', { username: 'bob', password, email: 'not-an-email' }, 'invalid_request', "'not-an-email' is not an email address"],
+    ['GET', '/admin/api/events?limit=0', undefined, 'invalid_request', "'limit' must be a whole number from 1 to 1000"],
+    ['GET', '/admin/api/events?limit=ten', undefined, 'invalid_request', "'limit' must be a whole number from 1 to 1000"],
   ];
   for (const [method, url, body, error, description] of cases) {
     const response = await api.call(method, url.replace('{ops}', api.clientId), body);
@@ -311,7 +314,7 @@ test('users: create, read, list, make admin, disable (sessions and tokens end), 
     disabled_at: null,
     created_at: '2026-11-27T12:00:00.000Z',
   });
-  assertError(await api.call('POST', '/admin/api/users', { username: 'bob', password }), 409, 'conflict', 'username "bob" is already taken');
+  assertError(await api.call('POST', '/admin/api/users', { username: 'bob', password }), 409, 'conflict', "username 'bob' is already taken");
   assert.equal((await api.call('GET', `/admin/api/users/${bob.sub}`)).json().username, 'bob');
   assert.deepEqual((await api.call('GET', '/admin/api/users')).json().users.map((user: { username: string }) => user.username), ['bob']);
 
@@ -337,7 +340,7 @@ test('users: create, read, list, make admin, disable (sessions and tokens end), 
   const promoted = await api.call('PATCH', `/admin/api/users/${bob.sub}`, { admin: true });
   assert.equal(promoted.statusCode, 200);
   assert.equal(promoted.json().admin, true);
-  assertError(await api.call('PATCH', `/admin/api/users/${bob.sub}`, { username: 'robert' }), 400, 'invalid_request', 'unknown field "username"; the fields are admin');
+  assertError(await api.call('PATCH', `/admin/api/users/${bob.sub}`, { username: 'robert' }), 400, 'invalid_request', "unknown field 'username'; the fields are admin");
 
   server.clock.advance(5);
   const disabled = await api.call('POST', `/admin/api/users/${bob.sub}/disable`);
@@ -355,12 +358,12 @@ test('users: create, read, list, make admin, disable (sessions and tokens end), 
   await logIn(server, 'bob');
 
   const newPassword = 'another long passphrase';
-  assertError(await api.call('POST', `/admin/api/users/${bob.sub}/reset-password`, {}), 400, 'invalid_request', '"password" is required');
-  assertError(await api.call('POST', `/admin/api/users/${bob.sub}/reset-password`, { password: 'short' }), 400, 'invalid_request', '"password" must be 8–1024 characters');
+  assertError(await api.call('POST', `/admin/api/users/${bob.sub}/reset-password`, {}), 400, 'invalid_request', "'password' is required");
+  assertError(await api.call('POST', `/admin/api/users/${bob.sub}/reset-password`, { password: 'short' }), 400, 'invalid_request', "'password' must be 8-1024 characters");
   assert.equal((await api.call('POST', `/admin/api/users/${bob.sub}/reset-password`, { password: newPassword })).statusCode, 200);
   await assert.rejects(logIn(server, 'bob'), /login failed: 401/);
 
-  for (const path of ['', '/grants']) assertError(await api.call('GET', `/admin/api/users/nobody${path}`), 404, 'not_found', 'no user with ID "nobody"');
+  for (const path of ['', '/grants']) assertError(await api.call('GET', `/admin/api/users/nobody${path}`), 404, 'not_found', "no user with ID 'nobody'");
   for (const path of ['/disable', '/enable']) assertError(await api.call('POST', `/admin/api/users/nobody${path}`), 404, 'not_found');
   assertError(await api.call('POST', '/admin/api/users/nobody/reset-password', { password: newPassword }), 404, 'not_found');
   assertError(await api.call('PATCH', '/admin/api/users/nobody', { admin: true }), 404, 'not_found');
@@ -481,4 +484,56 @@ test('/admin/openapi.json describes every admin API route, and nothing else', as
   }
   // The token endpoint of the security scheme is this server's.
   assert.match(JSON.stringify(document), /"tokenUrl":"http:\/\/127\.0\.0\.1:4000\/token"/);
+});
+
+test('clients: token_endpoint_auth_method, consent_policy, can_introspect and served_resources (issue 13)', async (t) => {
+  const api = await adminApi();
+  t.after(() => api.server.close());
+  const created = await api.call('POST', '/admin/api/clients', {
+    client_name: 'Notes API',
+    grant_types: ['client_credentials'],
+    scope: 'calendar.read',
+    token_endpoint_auth_method: 'client_secret_post',
+    consent_policy: 'always_ask',
+    can_introspect: true,
+    served_resources: ['https://api.example/notes'],
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const client = created.json();
+  assert.equal(client.token_endpoint_auth_method, 'client_secret_post');
+  assert.equal(client.consent_policy, 'always_ask');
+  assert.equal(client.can_introspect, true);
+  assert.deepEqual(client.served_resources, ['https://api.example/notes']);
+
+  const patched = await api.call('PATCH', `/admin/api/clients/${client.client_id}`, { can_introspect: false, token_endpoint_auth_method: 'client_secret_basic' });
+  assert.equal(patched.statusCode, 200, patched.body);
+  assert.equal(patched.json().can_introspect, false);
+  assert.equal(patched.json().token_endpoint_auth_method, 'client_secret_basic');
+
+  const publicClient = await api.call('POST', '/admin/api/clients', { client_name: 'Phone', client_type: 'public', redirect_uris: ['http://127.0.0.1/cb'] });
+  assert.equal(publicClient.json().token_endpoint_auth_method, 'none');
+  assert.equal(publicClient.json().consent_policy, 'always_ask');
+
+  assertError(
+    await api.call('POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], consent_policy: 'often' }),
+    400,
+    'invalid_request',
+    "'consent_policy' must be one of 'remember', 'always_ask'",
+  );
+  assertError(await api.call('POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['https://a.example/cb'], can_introspect: 'yes' }), 400, 'invalid_request', "'can_introspect' must be true or false");
+  assertError(
+    await api.call('POST', '/admin/api/clients', { client_name: 'A', redirect_uris: ['http://127.0.0.1/cb'] }),
+    400,
+    'invalid_redirect_uri',
+    /only native \(public\) clients may use/,
+  );
+
+  // The OpenAPI document describes the fields, for reading and writing.
+  const document = (await api.server.app.inject({ method: 'GET', url: '/admin/openapi.json' })).json();
+  for (const schema of ['Client', 'ClientCreate', 'ClientUpdate']) {
+    for (const field of ['token_endpoint_auth_method', 'consent_policy', 'can_introspect', 'served_resources']) {
+      assert.ok(field in document.components.schemas[schema].properties, `${schema}.${field}`);
+    }
+  }
+  assert.deepEqual(document.components.schemas.Client.properties.token_endpoint_auth_method.enum, ['client_secret_basic', 'client_secret_post', 'none']);
 });

@@ -712,3 +712,50 @@ test('the console speaks Korean to a Korean browser (Accept-Language, the langua
   assert.match(refused.body, /<h1>관리자가 아닙니다<\/h1>/);
   assert.ok(!refused.body.includes('Not an administrator'));
 });
+
+test('the client form sets the auth method, the consent policy and the introspection permission (issue 13)', async (t) => {
+  const admin = await adminConsole();
+  t.after(() => admin.server.close());
+  const { server } = admin;
+
+  const blank = await admin.get('/admin/clients/new');
+  assert.match(blank.body, /<select id="token_endpoint_auth_method" name="token_endpoint_auth_method"/);
+  assert.match(blank.body, /<select id="consent_policy" name="consent_policy"/);
+
+  // Left at "the default for the client type".
+  const plain = await createClientInConsole(admin, { token_endpoint_auth_method: '', consent_policy: '' });
+  const stored = (await server.storage.findClient(plain.clientId))!;
+  assert.equal(stored.tokenEndpointAuthMethod, 'client_secret_basic');
+  assert.equal(stored.consentPolicy, 'remember');
+  assert.equal(stored.canIntrospect, false);
+
+  const api = await createClientInConsole(admin, {
+    client_name: 'Notes API',
+    token_endpoint_auth_method: 'client_secret_post',
+    consent_policy: 'always_ask',
+    can_introspect: 'yes',
+    served_resources: 'https://api.example/notes\r\n',
+  });
+  const notes = (await server.storage.findClient(api.clientId))!;
+  assert.equal(notes.tokenEndpointAuthMethod, 'client_secret_post');
+  assert.equal(notes.consentPolicy, 'always_ask');
+  assert.equal(notes.canIntrospect, true);
+  assert.deepEqual(notes.servedResources, ['https://api.example/notes']);
+  // Registered for client_secret_post, it may not use Basic.
+  assert.equal((await clientCredentials(server, api.clientId, api.secret)).statusCode, 401);
+
+  // The edit form shows what is stored, and takes changes.
+  const page = await admin.get(`/admin/clients/${api.clientId}`);
+  assert.match(page.body, /<option value="client_secret_post" selected>/);
+  assert.match(page.body, /<input type="checkbox" name="can_introspect" value="yes" checked>/);
+  const edited = await admin.post(`/admin/clients/${api.clientId}`, clientForm({ client_name: 'Notes API', token_endpoint_auth_method: 'client_secret_basic', consent_policy: 'remember' }));
+  assert.equal(edited.statusCode, 303, edited.body);
+  const after = (await server.storage.findClient(api.clientId))!;
+  assert.equal(after.tokenEndpointAuthMethod, 'client_secret_basic');
+  assert.equal(after.canIntrospect, false, 'an unticked box takes the permission away');
+  assert.equal((await clientCredentials(server, api.clientId, api.secret)).statusCode, 200);
+
+  const refused = await admin.post('/admin/clients', clientForm({ token_endpoint_auth_method: 'none' }));
+  assert.equal(refused.statusCode, 400);
+  assert.match(refused.body, /use client_secret_basic or client_secret_post/);
+});

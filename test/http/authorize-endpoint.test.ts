@@ -264,69 +264,70 @@ describe('once the client and redirect URI are trusted, errors redirect with err
   const without = (base: Record<string, string>, ...names: string[]) =>
     Object.fromEntries(Object.entries(base).filter(([name]) => !names.includes(name)));
   const cases: ErrorCase[] = [
-    { name: 'missing response_type', params: (b) => without(b, 'response_type'), error: 'invalid_request', description: '"response_type" is required' },
+    { name: 'missing response_type', params: (b) => without(b, 'response_type'), error: 'invalid_request', description: "'response_type' is required" },
     {
       name: 'response_type=token (no implicit grant)',
       params: (b) => ({ ...b, response_type: 'token' }),
       error: 'unsupported_response_type',
-      description: '"response_type" must be "code" (got "token")',
+      // Redirected errors quote no request value (RFC 6749 §4.1.2.1; issue 13).
+      description: "'response_type' must be 'code'",
     },
     {
       name: 'an unknown scope',
       params: (b) => ({ ...b, scope: 'profile superuser' }),
       error: 'invalid_scope',
-      description: '"scope" names unknown scope "superuser"',
+      description: "'scope' names a scope this server does not know",
     },
     {
       name: 'a known scope the client is not registered for',
       params: (b) => ({ ...b, scope: 'profile calendar.read' }),
       registration: { scopes: ['profile'] },
       error: 'invalid_scope',
-      description: 'client "Mine" is not registered for scope "calendar.read"',
+      description: "client 'Mine' is not registered for scope 'calendar.read'",
     },
     {
       name: 'a repeated scope parameter',
       params: (b) => ({ ...b, scope: 'profile' }),
       repeat: 'scope=email',
       error: 'invalid_request',
-      description: '"scope" must not be repeated',
+      description: "'scope' must not be repeated",
     },
     {
       name: 'code_challenge_method=plain',
       params: (b) => ({ ...b, code_challenge: rfc7636Challenge, code_challenge_method: 'plain' }),
       error: 'invalid_request',
-      description: '"code_challenge_method" must be S256 (got "plain")',
+      description: "'code_challenge_method' must be S256",
     },
     {
       name: 'code_challenge without code_challenge_method (which means plain)',
       params: (b) => without(b, 'code_challenge_method'),
       error: 'invalid_request',
-      description: '"code_challenge_method" is required and must be S256',
+      description: "'code_challenge_method' is required and must be S256",
     },
     {
       name: 'code_challenge_method without code_challenge',
       params: (b) => without(b, 'code_challenge'),
       error: 'invalid_request',
-      description: '"code_challenge_method" was sent without "code_challenge"',
+      description: "'code_challenge_method' was sent without 'code_challenge'",
     },
     {
       name: 'a code_challenge that is too short',
       params: (b) => ({ ...b, code_challenge: 'too-short' }),
       error: 'invalid_request',
-      description: '"code_challenge" must be 43 characters of base64url',
+      description: "'code_challenge' must be 43 characters of base64url",
     },
     {
       name: 'a code_challenge in base64 rather than base64url',
       params: (b) => ({ ...b, code_challenge: rfc7636Challenge.replace('-', '+') }),
       error: 'invalid_request',
-      description: '"code_challenge" must be 43 characters of base64url',
+      description: "'code_challenge' must be 43 characters of base64url",
     },
     {
       name: 'a public client without PKCE',
       params: (b) => without(b, 'code_challenge', 'code_challenge_method'),
       registration: { type: 'public' },
       error: 'invalid_request',
-      description: '"code_challenge" is required for public clients',
+      description: "'code_challenge' is required for public clients",
     },
   ];
 
@@ -352,7 +353,7 @@ describe('once the client and redirect URI are trusted, errors redirect with err
     await createTestUser(server);
     const jar = await logIn(server);
     const response = await get(server, authorizeUrl(client, { scope: 'profile superuser' }), jar);
-    assertErrorRedirect(response, { status: 302, error: 'invalid_scope', description: 'unknown scope "superuser"' });
+    assertErrorRedirect(response, { status: 302, error: 'invalid_scope', description: "'scope' names a scope this server does not know" });
   });
 
   test('without state the error redirect carries no state; a registered query is kept', async (t) => {
@@ -363,7 +364,7 @@ describe('once the client and redirect URI are trusted, errors redirect with err
     const location = assertErrorRedirect(await sendAuthorize(server, 'GET', { ...params, response_type: 'token' }), {
       status: 302,
       error: 'unsupported_response_type',
-      description: '"response_type" must be "code"',
+      description: "'response_type' must be 'code'",
       state: null,
       target: 'https://client.example/callback',
     });
@@ -375,7 +376,7 @@ describe('once the client and redirect URI are trusted, errors redirect with err
     const client = await createTestClient(server);
     const state = 'a b&c=d/é?"<>#';
     const response = await sendAuthorize(server, 'GET', { ...authorizationParams(client, { state }), response_type: 'token' });
-    assertErrorRedirect(response, { status: 302, error: 'unsupported_response_type', description: 'must be "code"', state });
+    assertErrorRedirect(response, { status: 302, error: 'unsupported_response_type', description: "must be 'code'", state });
   });
 });
 
@@ -388,7 +389,7 @@ describe('PKCE, parameters and scopes on the success path', () => {
     const code = await issueCode(server, jar, client, { verifier: null, scope: 'profile' });
     assertInvalidGrant(
       await redeem(server, client, { code, redirect_uri: redirectUri, code_verifier: rfc7636Verifier }),
-      '"code_verifier" was sent but the authorization request had no code_challenge',
+      "'code_verifier' was sent but the authorization request had no code_challenge",
     );
     // The refused exchange spent the code (DESIGN invariant 3).
     assertInvalidGrant(await redeem(server, client, { code, redirect_uri: redirectUri }), 'already been used');
@@ -405,10 +406,10 @@ describe('PKCE, parameters and scopes on the success path', () => {
     const jar = await logIn(server);
     const code = () => issueCode(server, jar, client, { scope: 'profile' });
     const withoutVerifier = await code();
-    assertInvalidGrant(await redeem(server, client, { code: withoutVerifier, redirect_uri: redirectUri }), '"code_verifier" is required');
+    assertInvalidGrant(await redeem(server, client, { code: withoutVerifier, redirect_uri: redirectUri }), "'code_verifier' is required");
     assertInvalidGrant(
       await redeem(server, client, { code: await code(), redirect_uri: redirectUri, code_verifier: 'x'.repeat(43) }),
-      '"code_verifier" does not match the code_challenge',
+      "'code_verifier' does not match the code_challenge",
     );
     // A refused exchange spent its code: the right verifier comes too late (DESIGN invariant 3).
     assertInvalidGrant(
@@ -505,7 +506,7 @@ describe('loopback redirect URIs (RFC 8252 §7.3)', () => {
       // Each refused exchange spends its code (DESIGN invariant 3), so each try gets a new one.
       assertInvalidGrant(
         await redeem(server, client, { code: await codeFor(), redirect_uri: other, code_verifier: rfc7636Verifier }),
-        '"redirect_uri" does not match the one of the authorization request',
+        "'redirect_uri' does not match the one of the authorization request",
       );
     }
     const tokens = await redeem(server, client, { code: await codeFor(), redirect_uri: used, code_verifier: rfc7636Verifier });
@@ -537,7 +538,8 @@ describe('loopback redirect URIs (RFC 8252 §7.3)', () => {
   });
 
   test('a confidential client must use the registered loopback port exactly', async (t) => {
-    const server = await setup(t);
+    // A web client on loopback http is a development setup (clients/redirect-uri.ts).
+    const server = await setup(t, { allowInsecureHttpRedirectUris: true });
     const client = await createTestClient(server, { redirectUris: ['http://127.0.0.1/callback', 'http://127.0.0.1:8080/cb'] });
     assertErrorPage(
       await get(server, authorizeUrl(client, { redirectUri: 'http://127.0.0.1:51234/callback' })),
@@ -1103,9 +1105,9 @@ describe('the authorization code', () => {
     // The code's own client with the wrong redirect URI, or none, spends it (DESIGN invariant 3).
     assertInvalidGrant(
       await redeem(server, client, { code: await codeFor(), redirect_uri: redirectUri, code_verifier: rfc7636Verifier }),
-      '"redirect_uri" does not match',
+      "'redirect_uri' does not match",
     );
-    assertInvalidGrant(await redeem(server, client, { code: await codeFor(), code_verifier: rfc7636Verifier }), '"redirect_uri" is required');
+    assertInvalidGrant(await redeem(server, client, { code: await codeFor(), code_verifier: rfc7636Verifier }), "'redirect_uri' is required");
     const tokens = await redeem(server, client, { code, redirect_uri: second, code_verifier: rfc7636Verifier });
     assert.equal(tokens.statusCode, 200, tokens.body);
   });

@@ -133,10 +133,10 @@ test('malformed form bodies are invalid_request, even around a valid redemption'
     ['a raw 0xff byte', Buffer.concat([Buffer.from(`${valid}&x=`), Buffer.from([0xff])]), /not valid UTF-8/],
     ['raw overlong bytes', Buffer.concat([Buffer.from(`${valid}&x=`), Buffer.from([0xc0, 0xaf])]), /not valid UTF-8/],
     ['a raw latin-1 é', Buffer.concat([Buffer.from(`${valid}&x=caf`), Buffer.from([0xe9])]), /not valid UTF-8/],
-    ['a lone &&&', '&&&', /"grant_type" is required/],
-    ['only =', '=', /"grant_type" is required/],
-    ['a name without a value', 'grant_type', /"grant_type" is required/],
-    ['an empty body', '', /"grant_type" is required/],
+    ['a lone &&&', '&&&', /'grant_type' is required/],
+    ['only =', '=', /'grant_type' is required/],
+    ['a name without a value', 'grant_type', /'grant_type' is required/],
+    ['an empty body', '', /'grant_type' is required/],
   ];
   for (const [label, payload, description] of cases) {
     assertError(await postToken(server, payload, headers), 400, 'invalid_request', description, label);
@@ -153,30 +153,34 @@ test('a repeated parameter is invalid_request naming the parameter, even with th
     ['client_id', client.clientId],
     ['client_secret', client.clientSecret!],
   ];
-  const redemption = [...validRedemption(fixture), ...post];
-  const rotation: [string, string][] = [['grant_type', 'refresh_token'], ['refresh_token', fixture.refreshToken], ...post];
+  const redemption = validRedemption(fixture);
+  const rotation: [string, string][] = [['grant_type', 'refresh_token'], ['refresh_token', fixture.refreshToken]];
+  // The client is registered for client_secret_basic, which it must use (issue 13): the body
+  // carries its credentials only where they are what is repeated, which is refused before
+  // the client is authenticated.
   const cases: [string, [string, string][]][] = [
     ['grant_type', [...redemption, ['grant_type', 'authorization_code']]],
     ['grant_type', [...redemption, ['grant_type', 'refresh_token']]],
     ['code', [...redemption, ['code', fixture.code]]],
     ['code', [...redemption, ['code', 'another-code']]],
-    ['client_id', [...redemption, ['client_id', client.clientId]]],
-    ['client_secret', [...redemption, ['client_secret', client.clientSecret!]]],
+    ['client_id', [...redemption, ...post, ['client_id', client.clientId]]],
+    ['client_secret', [...redemption, ...post, ['client_secret', client.clientSecret!]]],
     ['redirect_uri', [...redemption, ['redirect_uri', redirectUri]]],
     ['code_verifier', [...redemption, ['code_verifier', rfc7636Verifier]]],
     ['refresh_token', [...rotation, ['refresh_token', fixture.refreshToken]]],
     ['scope', [...rotation, ['scope', 'profile'], ['scope', 'profile']]],
   ];
   for (const [name, pairs] of cases) {
-    const response = await postToken(server, encode(pairs));
-    assertError(response, 400, 'invalid_request', new RegExp(`^"${name}" must not be repeated`), `${name} twice`);
+    const headers = name.startsWith('client_') ? formType : { ...formType, authorization: client.basic };
+    const response = await postToken(server, encode(pairs), headers);
+    assertError(response, 400, 'invalid_request', new RegExp(`^'${name}' must not be repeated`), `${name} twice`);
   }
   // With HTTP Basic, a repeated client_id in the body is still refused.
   const basic = await postToken(server, encode([...validRedemption(fixture), ['client_id', client.clientId], ['client_id', client.clientId]]), {
     ...formType,
     authorization: client.basic,
   });
-  assertError(basic, 400, 'invalid_request', /^"client_id" must not be repeated/);
+  assertError(basic, 400, 'invalid_request', /^'client_id' must not be repeated/);
   await assertNothingHalfWritten(fixture);
 });
 
@@ -192,15 +196,15 @@ test('absurdly long values are invalid_request naming the parameter', async (t) 
   const redemption = validRedemption(fixture);
   const rotation: [string, string][] = [['grant_type', 'refresh_token'], ['refresh_token', fixture.refreshToken]];
   const cases: [string, string, Record<string, string>, RegExp][] = [
-    ['grant_type', replace(redemption, 'grant_type', long), basic, /"grant_type" is longer than 128 characters/],
-    ['code', replace(redemption, 'code', long), basic, /"code" is longer than 256 characters/],
-    ['redirect_uri', replace(redemption, 'redirect_uri', `${redirectUri}?${long}`), basic, /"redirect_uri" is longer than 4096 characters/],
-    ['code_verifier', replace(redemption, 'code_verifier', long), basic, /"code_verifier" is longer than 256 characters/],
-    ['code_verifier of 129', replace(redemption, 'code_verifier', 'v'.repeat(129)), basic, /"code_verifier" must be 43–128 characters/],
-    ['client_id', encode([...redemption, ['client_id', long], ['client_secret', client.clientSecret!]]), formType, /"client_id" is longer than 256 characters/],
-    ['client_secret', encode([...redemption, ['client_id', client.clientId], ['client_secret', long]]), formType, /"client_secret" is longer than 256 characters/],
-    ['refresh_token', replace(rotation, 'refresh_token', long), basic, /"refresh_token" is longer than 256 characters/],
-    ['scope', encode([...rotation, ['scope', long]]), basic, /"scope" is longer than 4096 characters/],
+    ['grant_type', replace(redemption, 'grant_type', long), basic, /'grant_type' is longer than 128 characters/],
+    ['code', replace(redemption, 'code', long), basic, /'code' is longer than 256 characters/],
+    ['redirect_uri', replace(redemption, 'redirect_uri', `${redirectUri}?${long}`), basic, /'redirect_uri' is longer than 4096 characters/],
+    ['code_verifier', replace(redemption, 'code_verifier', long), basic, /'code_verifier' is longer than 256 characters/],
+    ['code_verifier of 129', replace(redemption, 'code_verifier', 'v'.repeat(129)), basic, /'code_verifier' must be 43-128 characters/],
+    ['client_id', encode([...redemption, ['client_id', long], ['client_secret', client.clientSecret!]]), formType, /'client_id' is longer than 256 characters/],
+    ['client_secret', encode([...redemption, ['client_id', client.clientId], ['client_secret', long]]), formType, /'client_secret' is longer than 256 characters/],
+    ['refresh_token', replace(rotation, 'refresh_token', long), basic, /'refresh_token' is longer than 256 characters/],
+    ['scope', encode([...rotation, ['scope', long]]), basic, /'scope' is longer than 4096 characters/],
   ];
   for (const [label, payload, headers, description] of cases) {
     assertError(await postToken(server, payload, headers), 400, 'invalid_request', description, label);
@@ -352,7 +356,7 @@ test('/authorize with a repeated parameter after the client is trusted redirects
   const location = new URL(response.headers.location as string);
   assert.equal(`${location.origin}${location.pathname}`, redirectUri);
   assert.equal(location.searchParams.get('error'), 'invalid_request');
-  assert.match(location.searchParams.get('error_description')!, /"scope" must not be repeated/);
+  assert.match(location.searchParams.get('error_description')!, /'scope' must not be repeated/);
   assert.equal(location.searchParams.get('state'), 's-9');
   assert.equal(location.searchParams.get('iss'), server.config.issuer);
   assert.equal(location.searchParams.get('code'), null);

@@ -394,7 +394,7 @@ test('pipelined requests, the lane\'s and Fastify\'s mixed, are answered in orde
       requestHead(port, tokenRequest(machine, 'grant_type=password')) + 'grant_type=password',
   );
   assertTokenResponse(await connection.response(), 'first');
-  assertOAuthError(await connection.response(), 400, 'invalid_request', /^"grant_type" is required/, 'second');
+  assertOAuthError(await connection.response(), 400, 'invalid_request', /^'grant_type' is required/, 'second');
   assert.deepEqual(json(await connection.response()), { status: 'ok' });
   assert.deepEqual(json(await connection.response()), { active: false });
   assertOAuthError(await connection.response(), 400, 'unsupported_grant_type', /password/, 'fifth');
@@ -475,8 +475,8 @@ test('content types: the form type with parameters or in capitals is accepted, J
   // No type and no body: an empty form, so the endpoint's own error; with Content-Length: 0 or without it.
   for (const body of ['', undefined]) {
     const label = body === undefined ? 'no Content-Length' : 'Content-Length: 0';
-    assertOAuthError(await send(port, { path: '/token', headers: { Authorization: machine.basic }, body }), 400, 'invalid_request', /^"grant_type" is required/, `/token, ${label}`);
-    assertOAuthError(await send(port, { path: '/introspect', headers: { Authorization: machine.basic }, body }), 400, 'invalid_request', /^"token" is required/, `/introspect, ${label}`);
+    assertOAuthError(await send(port, { path: '/token', headers: { Authorization: machine.basic }, body }), 400, 'invalid_request', /^'grant_type' is required/, `/token, ${label}`);
+    assertOAuthError(await send(port, { path: '/introspect', headers: { Authorization: machine.basic }, body }), 400, 'invalid_request', /^'token' is required/, `/introspect, ${label}`);
     assertOAuthError(await send(port, { path: '/introspect', body }), 401, 'invalid_client', /client authentication is required/, `/introspect without credentials, ${label}`);
   }
 });

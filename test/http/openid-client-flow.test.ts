@@ -312,10 +312,12 @@ test('openid-client: a public native client signs in with PKCE and no client aut
   // Another client cannot revoke this client's token (RFC 7009 §2.1), and it stays usable.
   const other = await discover(issuer, confidential.id, client.ClientSecretBasic(confidential.secret));
   await assert.rejects(client.tokenRevocation(other, refreshed.refresh_token!), rejectsWith('unauthorized_client'));
-  assert.equal((await client.tokenIntrospection(other, refreshed.access_token)).active, true);
-  // The app itself can, with no client authentication at all (`none`).
-  await client.tokenRevocation(config, refreshed.refresh_token!);
+  assert.equal((await client.fetchUserInfo(config, refreshed.access_token, idToken.sub)).sub, accountId);
+  // Nor can it introspect it: it is no resource server registered to (RFC 7662 §4; issue 13).
   assert.equal((await client.tokenIntrospection(other, refreshed.access_token)).active, false);
+  // The app itself can revoke, with no client authentication at all (`none`).
+  await client.tokenRevocation(config, refreshed.refresh_token!);
+  await assert.rejects(client.fetchUserInfo(config, refreshed.access_token, idToken.sub));
   await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token!), rejectsWith('invalid_grant'));
 
   // PKCE is required for public clients: without a challenge the browser never gets a code.

@@ -447,7 +447,7 @@ describe('the ID token (Core §2, §3.1.3.6) — oidcc-server', () => {
   });
 
   test('the ID token is also issued to a client authenticating with client_secret_post — oidcc-server-client-secret-post', async (t) => {
-    const { server, client } = await setUp(t);
+    const { server, client } = await setUp(t, { client: { tokenEndpointAuthMethod: 'client_secret_post' } });
     const code = await issueCode(server, await logIn(server), client, { scope: 'openid' });
     const body = form({
       grant_type: 'authorization_code',

@@ -10,7 +10,7 @@ import {
   type ResourceServerOptions,
   type VerifiedAccessToken,
 } from '../../src/resource-server/index.ts';
-import { registerClient } from '../../src/server/clients/register-client.ts';
+import { registerClient, type ClientRegistration } from '../../src/server/clients/register-client.ts';
 import type { GatehouseConfig } from '../../src/server/config/defaults.ts';
 import { rotateSigningKeys } from '../../src/server/keys/rotate-keys.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
@@ -55,15 +55,16 @@ async function setUp(t: TestContext, config: Partial<GatehouseConfig> = {}): Pro
   });
   t.after(() => server.close());
   const { ctx, close } = await server.openContext();
-  const register = async (name: string): Promise<Credentials> => {
+  const register = async (name: string, extra: Partial<ClientRegistration> = {}): Promise<Credentials> => {
     const { client, clientSecret } = await registerClient(
-      { name, redirectUris: [], grantTypes: ['client_credentials'], scopes: ['calendar.read'], resources: [calendarApi, contactsApi, notesApi] },
+      { name, redirectUris: [], grantTypes: ['client_credentials'], scopes: ['calendar.read'], resources: [calendarApi, contactsApi, notesApi], ...extra },
       ctx,
     );
     return { clientId: client.id, clientSecret: clientSecret! };
   };
   const client = await register('Calendar sync job');
-  const apiClient = await register('Notes API');
+  // A resource server may introspect others' tokens only when registered to, for what it serves (RFC 7662 §4).
+  const apiClient = await register('Notes API', { canIntrospect: true, servedResources: [notesApi] });
   await close();
   const token = async (resource?: string) => {
     const fields: Record<string, string> = { grant_type: 'client_credentials', scope: 'calendar.read' };

@@ -87,8 +87,8 @@ test('client_secret_basic accepts a case-insensitive scheme and a client_id in t
   assertTokens(response);
 });
 
-test('client_secret_post authenticates the client', async (t) => {
-  const { server, client, code } = await setUp(t);
+test('client_secret_post authenticates a client registered for it', async (t) => {
+  const { server, client, code } = await setUp(t, { tokenEndpointAuthMethod: 'client_secret_post' });
   const response = await postToken(server, {
     grant_type: 'authorization_code',
     code: await code(),
@@ -186,7 +186,7 @@ test('Basic together with client_secret in the body is invalid_request (RFC 6749
   assertError(both, 400, 'invalid_request', /authenticated twice/);
 
   const otherId = await postToken(server, { ...fields, client_id: 'someone-else' }, { authorization: client.basic });
-  assertError(otherId, 400, 'invalid_request', /"client_id" differs/);
+  assertError(otherId, 400, 'invalid_request', /'client_id' differs/);
 
   assertTokens(await redeemCode(server, client, issued));
 });
@@ -214,7 +214,7 @@ test('a public client must send the PKCE verifier; the code is spent without it'
   const app = await createTestClient(server, { type: 'public', name: 'Native app' });
   const issued = await code({}, app);
   const fields = { grant_type: 'authorization_code', code: issued, redirect_uri: redirectUri, client_id: app.clientId };
-  assertError(await postToken(server, fields), 400, 'invalid_grant', /"code_verifier" is required/);
+  assertError(await postToken(server, fields), 400, 'invalid_grant', /'code_verifier' is required/);
   assertError(await postToken(server, { ...fields, code_verifier: rfc7636Verifier }), 400, 'invalid_grant', /already been used/);
 });
 
@@ -252,7 +252,7 @@ test('a wrong redirect_uri is invalid_grant, and spends the code', async (t) => 
   const { server, client, code } = await setUp(t);
   for (const uri of [`${redirectUri}/`, `${redirectUri}?x=1`, redirectUri.toUpperCase(), 'https://attacker.example/callback']) {
     const issued = await code();
-    assertError(await redeemCode(server, client, issued, { redirect_uri: uri }), 400, 'invalid_grant', /"redirect_uri" does not match/);
+    assertError(await redeemCode(server, client, issued, { redirect_uri: uri }), 400, 'invalid_grant', /'redirect_uri' does not match/);
     assertError(await redeemCode(server, client, issued), 400, 'invalid_grant', /already been used/);
   }
 });
@@ -264,16 +264,16 @@ test('a missing redirect_uri is invalid_grant', async (t) => {
     { grant_type: 'authorization_code', code: await code(), code_verifier: rfc7636Verifier },
     { authorization: client.basic },
   );
-  assertError(response, 400, 'invalid_grant', /"redirect_uri" is required/);
+  assertError(response, 400, 'invalid_grant', /'redirect_uri' is required/);
 });
 
 test('a malformed code_verifier is invalid_request and leaves the code; a wrong one is invalid_grant and spends it', async (t) => {
   const { server, client, code } = await setUp(t);
   const issued = await code();
   // A malformed verifier is refused before the code is looked at (RFC 7636 §4.1).
-  assertError(await redeemCode(server, client, issued, { code_verifier: 'too-short' }), 400, 'invalid_request', /"code_verifier" must be 43–128/);
-  assertError(await redeemCode(server, client, issued, { code_verifier: `${rfc7636Verifier}!` }), 400, 'invalid_request', /"code_verifier" must be/);
-  assertError(await redeemCode(server, client, issued, { code_verifier: otherVerifier }), 400, 'invalid_grant', /"code_verifier" does not match/);
+  assertError(await redeemCode(server, client, issued, { code_verifier: 'too-short' }), 400, 'invalid_request', /'code_verifier' must be 43-128/);
+  assertError(await redeemCode(server, client, issued, { code_verifier: `${rfc7636Verifier}!` }), 400, 'invalid_request', /'code_verifier' must be/);
+  assertError(await redeemCode(server, client, issued, { code_verifier: otherVerifier }), 400, 'invalid_grant', /'code_verifier' does not match/);
   assertError(await redeemCode(server, client, issued), 400, 'invalid_grant', /already been used/);
 });
 
@@ -284,13 +284,13 @@ test('a missing code_verifier for a code issued with a challenge is invalid_gran
     { grant_type: 'authorization_code', code: await code(), redirect_uri: redirectUri },
     { authorization: client.basic },
   );
-  assertError(response, 400, 'invalid_grant', /"code_verifier" is required/);
+  assertError(response, 400, 'invalid_grant', /'code_verifier' is required/);
 });
 
 test('a code_verifier for a code issued without a challenge is invalid_grant (PKCE downgrade)', async (t) => {
   const { server, client, code } = await setUp(t);
   const issued = await code({ verifier: null });
-  assertError(await redeemCode(server, client, issued), 400, 'invalid_grant', /"code_verifier" was sent but the authorization request had no code_challenge/);
+  assertError(await redeemCode(server, client, issued), 400, 'invalid_grant', /'code_verifier' was sent but the authorization request had no code_challenge/);
   const withoutVerifier = await postToken(
     server,
     { grant_type: 'authorization_code', code: issued, redirect_uri: redirectUri },
@@ -321,7 +321,7 @@ test('an unknown code is invalid_grant; a missing one is invalid_request', async
     { grant_type: 'authorization_code', redirect_uri: redirectUri, code_verifier: rfc7636Verifier },
     { authorization: client.basic },
   );
-  assertError(missing, 400, 'invalid_request', /"code" is required/);
+  assertError(missing, 400, 'invalid_request', /'code' is required/);
 });
 
 test('a replayed code is invalid_grant and revokes the access and refresh tokens of its first use', async (t) => {
@@ -465,7 +465,7 @@ test('refreshing with more scope than was granted is invalid_scope and leaves th
   const { server, client, code } = await setUp(t);
   const tokens = assertTokens(await redeemCode(server, client, await code({ scope: 'profile email' })));
   const response = await refresh(server, client, tokens.refresh_token, { scope: 'profile email calendar.read' });
-  assertError(response, 400, 'invalid_scope', /"scope" asks for "calendar\.read", which was not granted/);
+  assertError(response, 400, 'invalid_scope', /'scope' asks for 'calendar\.read', which was not granted/);
   assertError(await refresh(server, client, tokens.refresh_token, { scope: 'profile unknown!scope' }), 400, 'invalid_scope');
   const next = assertTokens(await refresh(server, client, tokens.refresh_token));
   assert.deepEqual(sortedScope(next.scope), ['email', 'profile']);
@@ -514,7 +514,7 @@ test('an expired refresh token is invalid_grant', async (t) => {
 test('an unknown refresh token is invalid_grant; a missing one is invalid_request', async (t) => {
   const { server, client } = await setUp(t);
   assertError(await refresh(server, client, 'B'.repeat(43)), 400, 'invalid_grant', /refresh token is invalid/);
-  assertError(await postToken(server, { grant_type: 'refresh_token' }, { authorization: client.basic }), 400, 'invalid_request', /"refresh_token" is required/);
+  assertError(await postToken(server, { grant_type: 'refresh_token' }, { authorization: client.basic }), 400, 'invalid_request', /'refresh_token' is required/);
 });
 
 test('an access token is not a refresh token, and a code is not either', async (t) => {
@@ -534,14 +534,14 @@ test('unsupported grant types are unsupported_grant_type', async (t) => {
   for (const grantType of grantTypes) {
     const response = await postToken(server, { grant_type: grantType, username: 'alice', password: 'x' }, { authorization: client.basic });
     const body = assertError(response, 400, 'unsupported_grant_type');
-    assert.ok(body.error_description.includes(`"${grantType}"`), body.error_description);
+    assert.ok(body.error_description.includes(`'${grantType}'`), body.error_description);
   }
 });
 
 test('a missing or empty grant_type is invalid_request', async (t) => {
   const { server, client } = await setUp(t);
-  assertError(await postToken(server, { code: 'x' }, { authorization: client.basic }), 400, 'invalid_request', /"grant_type" is required/);
-  assertError(await postToken(server, { grant_type: '' }, { authorization: client.basic }), 400, 'invalid_request', /"grant_type" is required/);
+  assertError(await postToken(server, { code: 'x' }, { authorization: client.basic }), 400, 'invalid_request', /'grant_type' is required/);
+  assertError(await postToken(server, { grant_type: '' }, { authorization: client.basic }), 400, 'invalid_request', /'grant_type' is required/);
 });
 
 // Nothing secret in the clear (DESIGN invariant 4)
@@ -625,7 +625,7 @@ test('a malformed Authorization header at userinfo is 400 invalid_request', asyn
   ];
   for (const authorization of headers) {
     const response = await server.app.inject({ method: 'GET', url: '/userinfo', headers: { authorization } });
-    assertError(response, 400, 'invalid_request', /must be "Bearer <token>"/);
+    assertError(response, 400, 'invalid_request', /must be 'Bearer <token>'/);
     assert.match(response.headers['www-authenticate'] as string, /error="invalid_request"/, authorization);
   }
 });

@@ -56,7 +56,7 @@ describe('gatehouse CLI', { concurrency: true, timeout: 180_000 }, () => {
   test('clients: create prints the secret once; show and list never do; rotate-secret and delete work', async (t) => {
     const cli = cliWithOwnDatabase(t);
     const created = await cli.run([
-      'clients', 'create', '--name', 'Mine', '--redirect-uri', 'http://localhost:3000/callback', '--json',
+      'clients', 'create', '--name', 'Mine', '--redirect-uri', 'https://mine.example/callback', '--json',
     ]);
     assertSucceeded(created, 'clients create');
     const registration = JSON.parse(created.stdout) as Record<string, unknown>;
@@ -67,7 +67,7 @@ describe('gatehouse CLI', { concurrency: true, timeout: 180_000 }, () => {
     assert.match(secret, secretPattern);
     assert.equal(registration.client_name, 'Mine');
     assert.equal(registration.client_type, 'confidential');
-    assert.deepEqual(registration.redirect_uris, ['http://localhost:3000/callback']);
+    assert.deepEqual(registration.redirect_uris, ['https://mine.example/callback']);
     assert.equal(registration.scope, 'profile');
 
     const [show, showJson, list] = await Promise.all([
@@ -82,7 +82,7 @@ describe('gatehouse CLI', { concurrency: true, timeout: 180_000 }, () => {
       assert.doesNotMatch(run.stdout, /client_secret"?:/, `${name} must not print a secret field`);
     }
     assert.match(show.stdout, /name:\s+Mine/);
-    assert.match(show.stdout, /redirect_uris:\s+http:\/\/localhost:3000\/callback/);
+    assert.match(show.stdout, /redirect_uris:\s+https:\/\/mine\.example\/callback/);
     assert.equal((JSON.parse(showJson.stdout) as { client_id: string }).client_id, clientId);
     assert.match(list.stdout, new RegExp(`^${clientId}\\s+confidential\\s+Mine$`, 'm'));
 
@@ -133,12 +133,32 @@ describe('gatehouse CLI', { concurrency: true, timeout: 180_000 }, () => {
     const registration = JSON.parse(created.stdout) as Record<string, unknown>;
     assert.equal(registration.client_type, 'public');
     assert.equal(registration.token_endpoint_auth_method, 'none');
+    assert.equal(registration.consent_policy, 'always_ask', 'a public client asks for consent every time (RFC 8252 §8.6)');
+    assert.equal(registration.can_introspect, false);
     assert.equal('client_secret' in registration, false, 'a public client has no secret to print');
     assert.deepEqual(registration.redirect_uris, ['http://127.0.0.1/callback', 'com.example.app:/cb']);
     assert.equal(registration.scope, 'profile email');
 
     const rotate = await cli.run(['clients', 'rotate-secret', registration.client_id as string]);
     assertOneLineError(rotate, /is public and has no secret/);
+  });
+
+  test('clients: the auth method, consent policy and introspection permission are set at creation and shown', async (t) => {
+    const cli = cliWithOwnDatabase(t);
+    const created = await cli.run([
+      'clients', 'create', '--name', 'Notes API', '--grant-type', 'client_credentials', '--token-endpoint-auth-method', 'client_secret_post',
+      '--consent-policy', 'always_ask', '--can-introspect', '--served-resource', 'https://api.example/notes', '--json',
+    ]);
+    assertSucceeded(created, 'clients create');
+    const registration = JSON.parse(created.stdout) as Record<string, unknown>;
+    assert.equal(registration.token_endpoint_auth_method, 'client_secret_post');
+    assert.equal(registration.consent_policy, 'always_ask');
+    assert.equal(registration.can_introspect, true);
+    assert.deepEqual(registration.served_resources, ['https://api.example/notes']);
+    const show = await cli.run(['clients', 'show', registration.client_id as string]);
+    assertSucceeded(show, 'clients show');
+    assert.match(show.stdout, /^auth_method:\s+client_secret_post$/m);
+    assert.match(show.stdout, /^introspects:\s+yes, serves https:\/\/api\.example\/notes$/m);
   });
 
   test('clients: the human-readable create prints the ID and the secret with a warning', async (t) => {
@@ -193,6 +213,10 @@ describe('gatehouse CLI', { concurrency: true, timeout: 180_000 }, () => {
     const cases: Array<[name: string, args: string[], message: RegExp, stdin?: string]> = [
       ['an http redirect URI that is not loopback', create('--redirect-uri', 'http://client.example/callback'), /uses http, which is allowed only for loopback/],
       ['a redirect URI with a fragment', create('--redirect-uri', 'https://client.example/callback#x'), /must not contain a fragment/],
+      ['loopback http for a web client', create('--redirect-uri', 'http://127.0.0.1:3000/callback'), /only native \(public\) clients may use/],
+      ['localhost for a native client', create('--public', '--redirect-uri', 'http://localhost/cb'), /must use an IP literal \(127\.0\.0\.1 or \[::1\]\)/],
+      ['no auth method for a web client', create('--redirect-uri', 'https://client.example/cb', '--token-endpoint-auth-method', 'none'), /use client_secret_basic or client_secret_post/],
+      ['an unknown consent policy', create('--redirect-uri', 'https://client.example/cb', '--consent-policy', 'never'), /consent policy must be one of remember, always_ask/],
       ['an unknown scope', create('--redirect-uri', 'https://client.example/cb', '--scope', 'profile calendar.write'), /unknown scope "calendar\.write"/],
       ['an unknown client ID to delete', ['clients', 'delete', 'no-such-client'], /no client with ID "no-such-client"/],
       ['an unknown client ID to rotate', ['clients', 'rotate-secret', 'no-such-client'], /no client with ID "no-such-client"/],

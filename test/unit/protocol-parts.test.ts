@@ -197,6 +197,11 @@ describe('redirect URI validation at registration', () => {
     ['http on a public host', 'http://client.example/callback', 'confidential', /uses http.*loopback/],
     ['http on a public host, public client', 'http://client.example/callback', 'public', /uses http.*loopback/],
     ['http on a host that starts with localhost', 'http://localhost.evil.example/callback', 'public', /uses http/],
+    // RFC 8252 §7.3 and §8.3: loopback http is for native apps, on an IP literal (issue 13).
+    ['http on 127.0.0.1 for a web client', 'http://127.0.0.1:8080/callback', 'confidential', /only native \(public\) clients may use/],
+    ['http on [::1] for a web client', 'http://[::1]/callback', 'confidential', /only native \(public\) clients may use/],
+    ['http on localhost', 'http://localhost:3000/callback', 'public', /must use an IP literal \(127\.0\.0\.1 or \[::1\]\), RFC 8252 §8\.3/],
+    ['http on localhost for a web client', 'http://localhost:3000/callback', 'confidential', /must use an IP literal/],
     ['a fragment', 'https://client.example/callback#section', 'confidential', /fragment/],
     ['an empty fragment', 'https://client.example/callback#', 'confidential', /fragment/],
     ['userinfo', 'https://user@client.example/callback', 'confidential', /userinfo/],
@@ -242,9 +247,8 @@ describe('redirect URI validation at registration', () => {
     ['https with a port', 'https://client.example:8443/callback', 'confidential'],
     ['https, public client', 'https://client.example/callback', 'public'],
     ['http on 127.0.0.1', 'http://127.0.0.1/callback', 'public'],
-    ['http on 127.0.0.1 with a port', 'http://127.0.0.1:8080/callback', 'confidential'],
+    ['http on 127.0.0.1 with a port', 'http://127.0.0.1:8080/callback', 'public'],
     ['http on [::1]', 'http://[::1]/callback', 'public'],
-    ['http on localhost', 'http://localhost:3000/callback', 'confidential'],
     ['a reverse-domain private-use scheme, public client', 'com.example.app:/cb', 'public'],
     ['a path segment that merely starts with a dot', 'https://client.example/.well-known/cb', 'confidential'],
   ];
@@ -253,6 +257,13 @@ describe('redirect URI validation at registration', () => {
       assert.equal(validateRedirectUriForRegistration(uri, type), uri);
     });
   }
+
+  test('allowInsecureHttp lets a web client use loopback http on an IP literal, and nothing more', () => {
+    const options = { allowInsecureHttp: true };
+    assert.equal(validateRedirectUriForRegistration('http://127.0.0.1:3000/callback', 'confidential', options), 'http://127.0.0.1:3000/callback');
+    assertOAuthError(() => validateRedirectUriForRegistration('http://localhost:3000/callback', 'confidential', options), 'invalid_redirect_uri', /IP literal/);
+    assertOAuthError(() => validateRedirectUriForRegistration('http://client.example/callback', 'confidential', options), 'invalid_redirect_uri', /uses http/);
+  });
 });
 
 describe('scope parsing (RFC 6749 §3.3)', () => {

@@ -88,7 +88,7 @@ ${supportedGrantTypes.map(
 <p class="hint" id="resources_hint">${t(l, 'admin.clients.resourcesHint')}</p>
 <label for="token_endpoint_auth_method">${t(l, 'admin.clients.authMethod')}</label>
 <select id="token_endpoint_auth_method" name="token_endpoint_auth_method" aria-describedby="token_endpoint_auth_method_hint">
-${isNew && html`<option value=""${values.tokenEndpointAuthMethod === '' ? html` selected` : ''}>—</option>`}
+${isNew && html`<option value=""${values.tokenEndpointAuthMethod === '' ? html` selected` : ''}>${t(l, 'admin.clients.defaultForType')}</option>`}
 ${authMethodChoices.map(
   ([value, key]) => html`<option value="${value}"${values.tokenEndpointAuthMethod === value ? html` selected` : ''}>${t(l, key)}</option>
 `,
@@ -96,7 +96,7 @@ ${authMethodChoices.map(
 <p class="hint" id="token_endpoint_auth_method_hint">${t(l, 'admin.clients.authMethodHint')}</p>
 <label for="consent_policy">${t(l, 'admin.clients.consentPolicy')}</label>
 <select id="consent_policy" name="consent_policy" aria-describedby="consent_policy_hint">
-${isNew && html`<option value=""${values.consentPolicy === '' ? html` selected` : ''}>—</option>`}
+${isNew && html`<option value=""${values.consentPolicy === '' ? html` selected` : ''}>${t(l, 'admin.clients.defaultForType')}</option>`}
 <option value="remember"${values.consentPolicy === 'remember' ? html` selected` : ''}>${t(l, 'admin.clients.consentRemember')}</option>
 <option value="always_ask"${values.consentPolicy === 'always_ask' ? html` selected` : ''}>${t(l, 'admin.clients.consentAlwaysAsk')}</option>
 </select>

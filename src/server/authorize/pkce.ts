@@ -22,7 +22,7 @@ export function checkCodeChallenge(challenge: string | undefined, method: string
       method === undefined
         ? '"code_challenge_method" is required and must be S256 (the default, plain, is not accepted)'
         : `"code_challenge_method" must be S256 (got "${method}")`,
-      { descriptionWithoutInput: '"code_challenge_method" must be S256' },
+      method === undefined ? {} : { descriptionWithoutInput: '"code_challenge_method" must be S256' },
     );
   }
   if (!s256ChallengePattern.test(challenge)) {
