@@ -378,9 +378,9 @@ test('requests that fail after the code or refresh token was looked up leave bot
 test("a check that fails for the code's own client spends the code and writes nothing else", async (t) => {
   // DESIGN invariant 3: a code is spent even when its exchange fails, so PKCE cannot be guessed at.
   const failures: [Record<string, string>, RegExp][] = [
-    [{ code_verifier: 'w'.repeat(43) }, /"code_verifier" does not match/],
-    [{ redirect_uri: `${redirectUri}/` }, /"redirect_uri" does not match/],
-    [{ code_verifier: '' }, /"code_verifier" is required/],
+    [{ code_verifier: 'w'.repeat(43) }, /'code_verifier' does not match/],
+    [{ redirect_uri: `${redirectUri}/` }, /'redirect_uri' does not match/],
+    [{ code_verifier: '' }, /'code_verifier' is required/],
   ];
   for (const [fields, description] of failures) {
     const fixture = await setUp(t);

@@ -243,14 +243,14 @@ test('/userinfo refuses a JWT access token for another audience, and takes one w
 test('a wrong code_verifier spends the code: the right one afterwards is invalid_grant (PKCE is not a guessing game)', async (t) => {
   const { server, client, code } = await setUp(t);
   const issued = await code();
-  assertError(await redeemCode(server, client, issued, { code_verifier: 'x'.repeat(43) }), 400, 'invalid_grant', /"code_verifier" does not match/);
+  assertError(await redeemCode(server, client, issued, { code_verifier: 'x'.repeat(43) }), 400, 'invalid_grant', /'code_verifier' does not match/);
   assertError(await redeemCode(server, client, issued, { code_verifier: rfc7636Verifier }), 400, 'invalid_grant', /already been used/);
 });
 
 test('a wrong or missing redirect_uri spends the code too', async (t) => {
   const { server, client, code } = await setUp(t);
   const wrong = await code();
-  assertError(await redeemCode(server, client, wrong, { redirect_uri: `${redirectUri}/` }), 400, 'invalid_grant', /"redirect_uri" does not match/);
+  assertError(await redeemCode(server, client, wrong, { redirect_uri: `${redirectUri}/` }), 400, 'invalid_grant', /'redirect_uri' does not match/);
   assertError(await redeemCode(server, client, wrong), 400, 'invalid_grant', /already been used/);
 
   const missing = await code();
@@ -260,7 +260,7 @@ test('a wrong or missing redirect_uri spends the code too', async (t) => {
     { grant_type: 'authorization_code', code: missing, code_verifier: rfc7636Verifier },
     { authorization: client.basic },
   );
-  assertError(withoutUri, 400, 'invalid_grant', /"redirect_uri" is required/);
+  assertError(withoutUri, 400, 'invalid_grant', /'redirect_uri' is required/);
   assertError(await redeemCode(server, client, missing), 400, 'invalid_grant', /already been used/);
 });
 
