@@ -127,7 +127,7 @@ export const ko: Readonly<Record<MessageKey, string>> = {
   'admin.clients.resources': '리소스(RFC 8707)',
   'admin.clients.resourcesHint': '클라이언트가 토큰을 요청할 수 있는 API입니다. 한 줄에 절대 URI 하나씩 입력합니다. 보통은 비워 둡니다.',
   'admin.clients.authMethod': '토큰 엔드포인트 인증 방식',
-  'admin.clients.authMethodBasic': 'client_secret_basic(HTTP Basic)',
+  'admin.clients.authMethodBasic': 'client_secret_basic(HTTP Basic 인증)',
   'admin.clients.authMethodPost': 'client_secret_post(폼 본문에 시크릿)',
   'admin.clients.authMethodNone': 'none(공개 클라이언트)',
   'admin.clients.defaultForType': '클라이언트 유형의 기본값',
