@@ -24,6 +24,7 @@ import { machineEndpoints, type MachineEndpoints } from './http/machine-endpoint
 import { pathOf } from './http/params.ts';
 import { loginRoutes } from './login/routes.ts';
 import { csrfCookieName } from './login/session-cookie.ts';
+import { MemoryFailureCounters, RedisFailureCounters } from './login/failure-counters.ts';
 import { pageContextFor } from './pages/page-context.ts';
 import { assetRoutes, imageSources } from './pages/routes.ts';
 import { accountRoutes } from './account/routes.ts';
@@ -182,7 +183,10 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
     });
     assetRoutes(pages, ctx);
     languageRoutes(pages, ctx);
-    loginRoutes(pages, ctx);
+    loginRoutes(pages, ctx, {
+      counters: redis === undefined ? new MemoryFailureCounters() : new RedisFailureCounters(redis),
+      deviceCookieKey: keyEncryption.deriveKey('gatehouse device cookie v1'),
+    });
     accountRoutes(pages, ctx);
     authorizeRoutes(pages, ctx);
     adminRoutes(pages, ctx);

@@ -536,17 +536,19 @@ function assertTooMany(response: LightMyRequestResponse): void {
   assert.doesNotMatch(String(response.headers['set-cookie'] ?? ''), /gatehouse_session/);
 }
 
-test('login rate limit per account: the 4th attempt for one username is 429, even with the right password; others are unaffected', async (t) => {
+test('login rate limit per account and address: after 3 failures from one address, that address gets 429 for that account even with the right password; others are unaffected', async (t) => {
   const server = await buildTestServer({ loginAttemptsPerAccount: 3, loginAttemptsPerIp: 100 });
   t.after(() => server.close());
   await createTestUser(server, 'alice');
   await createTestUser(server, 'bob');
   for (let attempt = 1; attempt <= 3; attempt++) {
-    assert.equal((await loginAttempt(server, 'alice', `guess-${attempt}`, `198.51.100.${attempt}`)).statusCode, 401);
+    assert.equal((await loginAttempt(server, 'alice', `guess-${attempt}`, '198.51.100.1')).statusCode, 401);
   }
-  assertTooMany(await loginAttempt(server, 'alice', password, '198.51.100.9'));
-  // Usernames are counted case-insensitively, so changing case gains nothing.
-  assertTooMany(await loginAttempt(server, 'ALICE', password, '198.51.100.10'));
+  assertTooMany(await loginAttempt(server, 'alice', password, '198.51.100.1'));
+  // Usernames are counted by their key (case, width, look-alikes), so changing case gains nothing.
+  assertTooMany(await loginAttempt(server, 'ALICE', password, '198.51.100.1'));
+  // Guesses from one address do not lock the owner out elsewhere (issue 13 item 7).
+  assert.equal((await loginAttempt(server, 'alice', password, '198.51.100.9')).statusCode, 303);
   assert.equal((await loginAttempt(server, 'bob', password, '198.51.100.1')).statusCode, 303);
   assert.equal((await loginAttempt(server, 'carol', 'nope', '198.51.100.1')).statusCode, 401);
 });
@@ -578,13 +580,14 @@ test('login rate limit per address: the 4th attempt from one address is 429 what
 
 const redisUrl = process.env.GATEHOUSE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-test('with Redis, two instances count attempts for one account together', async (t) => {
+test('with Redis, two instances count failed sign-ins for one account together', async (t) => {
   const username = `rl-${randomBytes(6).toString('hex')}`;
   const address = `10.${randomBytes(3).join('.')}`;
   const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
+  const keysOf = async (name: string) => [...(await redis.keys(`gatehouse-login:*${name}*`)), ...(await redis.keys(`gatehouse-login:ip:${address}`))];
   t.after(async () => {
-    const keys = [...(await redis.keys(`*login-account:${username}`)), ...(await redis.keys(`*login-ip:${address}`))];
+    const keys = await keysOf(username);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
@@ -598,13 +601,15 @@ test('with Redis, two instances count attempts for one account together', async 
   assert.equal((await loginAttempt(one, username, 'guess-1', address)).statusCode, 401);
   assert.equal((await loginAttempt(two, username, 'guess-2', address)).statusCode, 401);
   assert.equal((await loginAttempt(one, username, 'guess-3', address)).statusCode, 401);
-  assert.equal((await redis.keys(`*login-account:${username}`)).length, 1, 'the counter lives in Redis');
+  assert.equal((await redis.keys(`gatehouse-login:account-ip:${username}:${address}`)).length, 1, 'the counter lives in Redis');
   assertTooMany(await loginAttempt(two, username, password, address));
   assertTooMany(await loginAttempt(one, username, password, address));
-  // Another account on the same instances is untouched.
+  // Another account on the same instances is untouched, and its success leaves no count behind.
   await createTestUser(one, `${username}-other`);
   assert.equal((await loginAttempt(one, `${username}-other`, password, address)).statusCode, 303);
-  await redis.del(...(await redis.keys(`*login-account:${username}-other`)));
+  assert.deepEqual(await redis.keys(`gatehouse-login:*${username}-other*`), []);
+  // The owner from another address signs in on either instance.
+  assert.equal((await loginAttempt(two, username, password, `${address}9`)).statusCode, 303);
 });
 
 test('a Redis that does not answer never blocks logins (the limit is skipped, not enforced)', async (t) => {

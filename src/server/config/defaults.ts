@@ -49,6 +49,9 @@ export interface GatehouseConfig {
   loginAttemptsPerIp: number;
   loginAttemptsPerAccount: number;
   loginAttemptWindowSeconds: number;
+  loginDelayAfterFailures: number;
+  loginDelayMaxSeconds: number;
+  loginDelayResetSeconds: number;
   redisUrl: string;
   defaultLocale: Locale;
   productName: string;
@@ -200,24 +203,39 @@ export const optionDocs: OptionDocs = {
   },
   loginAttemptsPerIp: {
     default: 30,
-    unit: 'attempts per window',
-    doc: 'Login form submissions one client address may make per window before getting 429. Slows password guessing across many accounts (RFC 6819 §4.4.3.6 discusses online guessing).',
+    unit: 'failed sign-ins per window',
+    doc: 'Failed sign-ins one client address may make per window, whatever the usernames, before its sign-ins get 429 with `Retry-After` until the window has passed. Slows password guessing across many accounts (RFC 6819 §4.4.3.6). Successful sign-ins are not counted.',
   },
   loginAttemptsPerAccount: {
     default: 10,
-    unit: 'attempts per window',
-    doc: 'Login attempts for one username per window, from any address. Slows guessing of one account\'s password from many addresses.',
+    unit: 'failed sign-ins per window',
+    doc: 'Failed sign-ins for one account from one address (or, from a browser with that account\'s device cookie, with that cookie) per window, before that pair gets 429 with `Retry-After` until the window has passed. Keyed on the pair so that guesses from elsewhere cannot lock the owner out; a successful sign-in resets it. Also limits current-password checks on the account page, per session.',
   },
   loginAttemptWindowSeconds: {
     default: 15 * 60,
     unit: 'seconds',
-    doc: 'Length of the login rate-limit window.',
+    doc: 'How long a failed sign-in counts against its address and its (account, address) pair, from the latest failure.',
+  },
+  loginDelayAfterFailures: {
+    default: 5,
+    unit: 'failed sign-ins',
+    doc: 'Failed sign-ins for one account, from any address without a device cookie of that account, before each further attempt must wait: 1 second after this many, doubling with every further failure up to `loginDelayMaxSeconds`. An attempt during the wait gets 429 with `Retry-After` and its password is not checked (like Keycloak\'s brute-force detection: a growing wait, never a lock). A browser that signed in to the account before (OWASP device cookie) does not wait; a successful sign-in resets the count.',
+  },
+  loginDelayMaxSeconds: {
+    default: 15 * 60,
+    unit: 'seconds',
+    doc: 'The longest wait the per-account delay (`loginDelayAfterFailures`) imposes, as Keycloak\'s default maximum wait.',
+  },
+  loginDelayResetSeconds: {
+    default: 12 * 3600,
+    unit: 'seconds',
+    doc: 'How long failed sign-ins count towards the per-account delay, from the latest failure (Keycloak\'s default failure reset time). Long, so that a patient guesser does not get the free attempts back every few minutes.',
   },
   redisUrl: {
     default: '',
     env: 'REDIS_URL',
     unit: 'URL',
-    doc: 'Redis for shared rate-limit counters, so N instances count together (`redis://127.0.0.1:6379`). Empty: each process counts alone, which suits one instance.',
+    doc: 'Redis for shared rate-limit and failed sign-in counters, so N instances count together (`redis://127.0.0.1:6379`). Empty: each process counts alone, which suits one instance.',
   },
   defaultLocale: {
     default: 'en',

@@ -38,6 +38,9 @@ export function finishConfig(config: GatehouseConfig): GatehouseConfig {
     'loginAttemptsPerIp',
     'loginAttemptsPerAccount',
     'loginAttemptWindowSeconds',
+    'loginDelayAfterFailures',
+    'loginDelayMaxSeconds',
+    'loginDelayResetSeconds',
   ] as const) {
     checkInteger(config[key], key, 1, Number.MAX_SAFE_INTEGER);
   }

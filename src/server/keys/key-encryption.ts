@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { emitWarning, makeOwnerOnlyDirectory, narrowToOwnerOnly, type Warn } from '../../shared/owner-only-files.ts';
@@ -22,6 +22,14 @@ export class KeyEncryption {
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return ['v1', iv, cipher.getAuthTag(), ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  }
+
+  /**
+   * A 32-byte key for another purpose (`info` names it), derived with HKDF-SHA256 (RFC 5869): the
+   * one configured secret serves several uses without any of them seeing the encryption key.
+   */
+  deriveKey(info: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), info, 32));
   }
 
   decrypt(sealed: string): string {

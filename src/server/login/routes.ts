@@ -1,4 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccountRecord } from '../../storage/storage.ts';
+import { usernameKey } from '../../storage/username-key.ts';
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
@@ -7,6 +9,9 @@ import { optionalParam, queryParams } from '../http/params.ts';
 import { loginPage } from '../pages/login-page.ts';
 import { homePage } from '../pages/home-page.ts';
 import { authenticatePassword } from './authenticate-password.ts';
+import { createDeviceCookie, readDeviceCookie, setDeviceCookie, verifyDeviceCookie } from './device-cookie.ts';
+import type { LoginFailureCounters } from './failure-counters.ts';
+import { admitLoginAttempt, loginAbandoned, loginSucceeded, type LoginAttempt } from './login-throttle.ts';
 import { clearSessionCookie, readSessionCookie, rotateCsrfSecret, setSessionCookie } from './session-cookie.ts';
 import { endSession, findActiveSession, startSession } from './sessions.ts';
 import { recordAuditEvent } from '../audit/audit-trail.ts';
@@ -22,38 +27,26 @@ function safeReturnTo(value: string | undefined): string {
   return path.startsWith('/authorize?') || path === '/account' || /^\/admin(?:[/?]|$)/.test(path) ? path : '/';
 }
 
-export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
+/** What the login form needs besides the context: where failures are counted, the device-cookie key. */
+export interface LoginSecurity {
+  counters: LoginFailureCounters;
+  /** HMAC key of the device cookies (device-cookie.ts). */
+  deviceCookieKey: Buffer;
+}
+
+export function loginRoutes(app: FastifyInstance, ctx: ServerContext, security: LoginSecurity): void {
   const page = { config: { errorFormat: 'page' as const } };
   const csrf = { ...page, preHandler: app.csrfProtection };
-  // Online password guessing is slowed per client address and per account (RFC 6819 §4.4.3.6):
-  // the first stops one address trying many accounts, the second many addresses trying one.
-  // `createRateLimit` only counts: two `app.rateLimit()` handlers on one route share a per-request
-  // "already limited" mark, so the second (per account) would never run.
-  const window = ctx.config.loginAttemptWindowSeconds * 1000;
-  const perIp = app.createRateLimit({
-    max: ctx.config.loginAttemptsPerIp,
-    timeWindow: window,
-    keyGenerator: (request) => `login-ip:${request.ip}`,
-  });
-  const perAccount = app.createRateLimit({
-    max: ctx.config.loginAttemptsPerAccount,
-    timeWindow: window,
-    keyGenerator: (request) => {
-      const username = request.body instanceof Map ? (request.body.get('username') as string[] | undefined)?.[0] : undefined;
-      return `login-account:${(username ?? '').toLowerCase().slice(0, 200)}`;
-    },
-  });
-  const limitAttempts = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    for (const limit of [perIp, perAccount]) {
-      const result = await limit(request);
-      if (result.isAllowed || !result.isExceeded) continue;
-      reply.header('retry-after', result.ttlInSeconds);
-      const minutes = Math.max(1, Math.ceil(result.ttlInSeconds / 60));
-      throw new OAuthError('temporarily_unavailable', `Too many sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, {
-        status: 429,
-      });
-    }
-  };
+  const throttle = { counters: security.counters, config: ctx.config, clock: ctx.clock };
+
+  /** The attempt as the throttle sees it; a device cookie counts only for the account it names. */
+  async function attemptOf(request: FastifyRequest, username: string): Promise<LoginAttempt> {
+    const attempt: LoginAttempt = { usernameKey: usernameKey(username).slice(0, 200), ip: request.ip };
+    const device = verifyDeviceCookie(readDeviceCookie(request), security.deviceCookieKey);
+    if (device === undefined) return attempt;
+    const account = await ctx.storage.findAccountByUsername(username);
+    return account?.id === device.accountId ? { ...attempt, deviceNonce: device.nonce } : attempt;
+  }
 
   app.get('/', page, async (request, reply) => {
     const active = await findActiveSession(readSessionCookie(request), ctx);
@@ -70,7 +63,7 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username }, pageContextFor(request, ctx.config)));
   });
 
-  app.post('/login', { ...page, preHandler: [app.csrfProtection, limitAttempts] }, async (request, reply) => {
+  app.post('/login', csrf, async (request, reply) => {
     const params = formParams(request);
     const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
     const username = optionalParam(params, 'username', 200);
@@ -78,18 +71,33 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (username === undefined || password === undefined) {
       throw new OAuthError('invalid_request', 'enter your username and password');
     }
-    const account = await authenticatePassword(username, password, ctx);
+    const attempt = await attemptOf(request, username);
+    const refusal = await admitLoginAttempt(attempt, throttle);
+    if (refusal !== undefined) {
+      reply.header('retry-after', refusal.retryAfterSeconds);
+      throw new OAuthError('temporarily_unavailable', `Too many sign-in attempts. Try again in ${waitInWords(refusal.retryAfterSeconds)}.`, { status: 429 });
+    }
+    let account: AccountRecord | undefined;
+    try {
+      account = await authenticatePassword(username, password, ctx);
+    } catch (error) {
+      await loginAbandoned(attempt, throttle);
+      throw error;
+    }
     if (account === undefined) {
       await recordLoginFailure(username, request.ip, ctx);
       // The language switcher of this page must not re-send the form: it goes back to an empty one.
       const context = pageContextFor(request, ctx.config, `/login?${new URLSearchParams({ return_to: returnTo })}`);
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username, failed: true }, context));
     }
+    await loginSucceeded(attempt, throttle);
     await recordAuditEvent({ actor: `account:${account.id}`, action: 'login', subject: `account:${account.id}`, ip: request.ip }, ctx.storage, ctx.clock);
     // A fresh session id at every login defeats session fixation.
     await endSession(readSessionCookie(request), ctx);
     const { cookieValue, expiresAt } = await startSession(account, ctx);
     setSessionCookie(reply, cookieValue, expiresAt, ctx);
+    // This browser is now known for this account (a new nonce each time, OWASP device cookies).
+    setDeviceCookie(reply, createDeviceCookie(account.id, security.deviceCookieKey).value, ctx);
     rotateCsrfSecret(request, reply);
     return reply.redirect(returnTo, 303);
   });
@@ -100,6 +108,13 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext): void {
     rotateCsrfSecret(request, reply);
     return reply.redirect('/', 303);
   });
+}
+
+/** "32 seconds", "2 minutes": how long a refused sign-in must wait. */
+function waitInWords(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
 /**
