@@ -57,6 +57,17 @@ test('ten wrong guesses from ten addresses do not keep the owner out: a browser 
   assert.equal((await signIn(server, 'alice', password, '203.0.113.77', owners)).statusCode, 303);
 });
 
+test("a sign-in from the owner's known browser clears the wait that guesses elsewhere built up", async (t) => {
+  const server = await setup(t);
+  const owners = new CookieJar();
+  assert.equal((await signIn(server, 'alice', password, '192.0.2.1', owners)).statusCode, 303);
+  for (let guess = 1; guess <= 10; guess++) await patientGuess(server, 'alice', `guess ${guess}`, `198.51.100.${guess}`);
+  assertRefused(await signIn(server, 'alice', password, '203.0.113.77'), 32);
+  assert.equal((await signIn(server, 'alice', password, '203.0.113.78', owners)).statusCode, 303);
+  // The owner is back: a new browser of theirs does not inherit the guesser's wait.
+  assert.equal((await signIn(server, 'alice', password, '203.0.113.77')).statusCode, 303);
+});
+
 test('without a device cookie, failures for one account make the next attempt wait, longer each time, never lock', async (t) => {
   const server = await setup(t); // loginDelayAfterFailures 5: 1 s after the 5th failure, doubling
   for (let guess = 1; guess <= 5; guess++) {

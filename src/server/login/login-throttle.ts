@@ -91,13 +91,15 @@ export async function admitLoginAttempt(attempt: LoginAttempt, deps: LoginThrott
 }
 
 /**
- * The password was right: the account's counts start again (this pair or device, and the delay);
- * the address keeps its failures with other accounts.
+ * The password was right: the account's counts start again (this pair or device, the account's
+ * pair with this address, and the delay), also when the success came from a known device, whose
+ * owner is back; the address keeps its failures with other accounts.
  */
 export async function loginSucceeded(attempt: LoginAttempt, deps: LoginThrottleDeps): Promise<void> {
   const keys = keysOf(attempt);
+  const owner = keysOf({ ...attempt, deviceNonce: undefined });
   await deps.counters.subtract([keys.address]);
-  await deps.counters.clear([keys.pair, ...(keys.account ? [keys.account] : [])]);
+  await deps.counters.clear([...new Set([keys.pair, owner.pair, owner.account!])]);
 }
 
 /** The attempt ended without an answer about the password (a database error): it counts nothing. */
