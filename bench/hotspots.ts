@@ -21,7 +21,7 @@ import { defaultConfig } from '../src/server/config/defaults.ts';
 import { finishConfig } from '../src/server/config/load.ts';
 import { createServerContext } from '../src/server/context.ts';
 import { KeyEncryption } from '../src/server/keys/key-encryption.ts';
-import { generateSecret, generateTimeOrderedIdentifier, generateToken, hashSecret } from '../src/server/secrets/opaque-secret.ts';
+import { generateSecret, generateTimeOrderedIdentifier, generateToken, hashSecret } from '../src/server/keys/opaque-secret.ts';
 import { signJwt } from '../src/server/keys/jws.ts';
 import { authenticateClient } from '../src/server/tokens/client-authentication.ts';
 import { exchangeClientCredentials } from '../src/server/tokens/client-credentials-grant.ts';

@@ -20,7 +20,7 @@ import { createAccount } from '../../src/server/accounts/create-account.ts';
 import { registerClient } from '../../src/server/clients/register-client.ts';
 import { defaultConfig } from '../../src/server/config/defaults.ts';
 import { finishConfig } from '../../src/server/config/load.ts';
-import { rememberConsent } from '../../src/server/consent/remembered-consent.ts';
+import { rememberConsent } from '../../src/server/authorize/remembered-consent.ts';
 import { createServerContext } from '../../src/server/context.ts';
 import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
 import { sessionCookieName } from '../../src/server/login/session-cookie.ts';

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { hashSecret, timePrefix } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret, timePrefix } from '../../src/server/keys/opaque-secret.ts';
 import { announce } from './protocol.ts';
 
 const [path, clientId, countText] = process.argv.slice(2);

@@ -27,10 +27,10 @@ import { csrfCookieName } from './login/session-cookie.ts';
 import { MemoryFailureCounters, RedisFailureCounters } from './login/failure-counters.ts';
 import { pageContextFor } from './pages/page-context.ts';
 import { assetRoutes, imageSources } from './pages/routes.ts';
-import { accountRoutes } from './account/routes.ts';
+import { accountRoutes } from './accounts/routes.ts';
 import { languageRoutes } from './i18n/routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
-import { userinfoRoutes } from './userinfo/routes.ts';
+import { userinfoRoutes } from './oidc/userinfo-routes.ts';
 
 export interface BuildServerInput {
   config: GatehouseConfig;

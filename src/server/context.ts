@@ -4,7 +4,7 @@ import type { GatehouseConfig } from './config/defaults.ts';
 import type { KeyEncryption } from './keys/key-encryption.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { SigningThreads } from './keys/signing-threads.ts';
-import { ScopeRegistry } from './scopes/scope-registry.ts';
+import { ScopeRegistry } from './authorize/scope-registry.ts';
 
 /** What domain functions need from the outside world, passed explicitly. */
 export interface ServerContext {

@@ -5,7 +5,7 @@ import { buildServer } from './app.ts';
 import type { GatehouseConfig } from './config/defaults.ts';
 import { loadKeyEncryption } from './keys/key-encryption.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
-import { startExpiredCleanup } from './maintenance/expired-cleanup.ts';
+import { startExpiredCleanup } from './operations/expired-cleanup.ts';
 
 export interface RunningServer {
   app: FastifyInstance;

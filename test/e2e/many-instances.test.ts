@@ -7,7 +7,7 @@ import { registerClient } from '../../src/server/clients/register-client.ts';
 import { loadConfig } from '../../src/server/config/load.ts';
 import { createServerContext } from '../../src/server/context.ts';
 import { KeyEncryption } from '../../src/server/keys/key-encryption.ts';
-import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret } from '../../src/server/keys/opaque-secret.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import type { Storage } from '../../src/storage/storage.ts';

@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { ClientRegistration } from '../../src/server/clients/register-client.ts';
 import type { GatehouseConfig } from '../../src/server/config/defaults.ts';
-import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret } from '../../src/server/keys/opaque-secret.ts';
 import type { ClientRecord } from '../../src/storage/storage.ts';
 import {
   authorize,

@@ -8,7 +8,7 @@ import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
 import { createAccount } from '../../src/server/accounts/create-account.ts';
-import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret } from '../../src/server/keys/opaque-secret.ts';
 import type { GatehouseConfig } from '../../src/server/config/defaults.ts';
 import {
   CookieJar,

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
 import type { ClientRegistration } from '../../src/server/clients/register-client.ts';
-import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret } from '../../src/server/keys/opaque-secret.ts';
 import {
   buildTestServer,
   callUserinfo,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { verifyPassword } from '../../src/server/accounts/password.ts';
-import { hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret, secretMatchesHash } from '../../src/server/keys/opaque-secret.ts';
 import { openStorage } from '../../src/storage/open-storage.ts';
 import { assertOneLineError, assertSucceeded, onlyEnv, runGatehouse as runCli } from '../support/gatehouse-cli.ts';
 

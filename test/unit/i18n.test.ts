@@ -12,7 +12,7 @@ import { catalogs, t } from '../../src/server/i18n/translate.ts';
 import { html } from '../../src/server/pages/html.ts';
 import { pageContextFor } from '../../src/server/pages/page-context.ts';
 import { contrast, parseHex, themeStylesheet } from '../../src/server/pages/theme.ts';
-import { ScopeRegistry, builtInScopes } from '../../src/server/scopes/scope-registry.ts';
+import { ScopeRegistry, builtInScopes } from '../../src/server/authorize/scope-registry.ts';
 
 /** The `{name}` placeholders of a message, sorted. */
 function placeholders(message: string): string[] {

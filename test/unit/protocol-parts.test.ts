@@ -13,7 +13,7 @@ import {
 import { matchRedirectUri, validateRedirectUriForRegistration } from '../../src/server/clients/redirect-uri.ts';
 import { ConfigError, loadConfig } from '../../src/server/config/load.ts';
 import { optionalParam, parseFormEncoded, queryParams, requiredParam } from '../../src/server/http/params.ts';
-import { generateSecret, generateTimeOrderedIdentifier, generateToken, hashSecret, secretMatchesHash } from '../../src/server/secrets/opaque-secret.ts';
+import { generateSecret, generateTimeOrderedIdentifier, generateToken, hashSecret, secretMatchesHash } from '../../src/server/keys/opaque-secret.ts';
 import { createHash } from 'node:crypto';
 import { OAuthError, type OAuthErrorCode } from '../../src/shared/oauth-error.ts';
 import { parseScope } from '../../src/shared/scope.ts';

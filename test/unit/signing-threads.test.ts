@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { signJwtOnThread } from '../../src/server/keys/jws.ts';
-import { hashSecret } from '../../src/server/secrets/opaque-secret.ts';
+import { hashSecret } from '../../src/server/keys/opaque-secret.ts';
 import { SigningThreads } from '../../src/server/keys/signing-threads.ts';
 
 const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });

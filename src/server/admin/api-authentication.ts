@@ -1,8 +1,8 @@
 import { insufficientScopeError } from '../../shared/bearer.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { adminScope } from '../scopes/scope-registry.ts';
-import { findLiveAccessToken, parseBearerHeader } from '../userinfo/bearer-token.ts';
+import { adminScope } from '../authorize/scope-registry.ts';
+import { findLiveAccessToken, parseBearerHeader } from '../tokens/bearer-token.ts';
 
 const realm = 'gatehouse';
 

@@ -3,10 +3,10 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
 import { apiActor, type AdminActor } from './admin-actor.ts';
-import { createClient, deleteClient, findClientOrFail, rotateSecret, updateClient } from './admin-clients.ts';
+import { createClient, deleteClient, findClientOrFail, rotateSecret, updateClient } from '../clients/admin-clients.ts';
 import { accountJson, clientJson, eventJson, grantJson, keyJson } from './admin-json.ts';
-import { listSigningKeys, rotateKeys } from './admin-keys.ts';
-import { authorizedApps, createUser, deleteUser, disableUser, enableUser, findAccountOrFail, resetPassword, setAdmin } from './admin-users.ts';
+import { listSigningKeys, rotateKeys } from '../keys/admin-keys.ts';
+import { authorizedApps, createUser, deleteUser, disableUser, enableUser, findAccountOrFail, resetPassword, setAdmin } from '../accounts/admin-users.ts';
 import { authenticateAdminClient } from './api-authentication.ts';
 import { readAccountChanges, readClientChanges, readClientRegistration, readEventLimit, readNewAccount, readPasswordReset } from './api-input.ts';
 

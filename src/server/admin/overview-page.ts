@@ -2,7 +2,7 @@ import type { AuditEventRecord } from '../../storage/storage.ts';
 import { t } from '../i18n/translate.ts';
 import { html } from '../pages/html.ts';
 import { adminLayout, type AdminPageFrame } from './admin-layout.ts';
-import { eventsTable, type EventNames } from './events-page.ts';
+import { eventsTable, type EventNames } from '../operations/admin-events-page.ts';
 
 export interface Overview {
   clients: number;

@@ -9,15 +9,15 @@ import { safeLocalPath } from '../http/local-path.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
 import { readSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
-import { secretMatchesHash } from '../secrets/opaque-secret.ts';
+import { secretMatchesHash } from '../keys/opaque-secret.ts';
 import { consoleActor, type AdminActor } from './admin-actor.ts';
-import { createClient, deleteClient, findClientOrFail, rotateSecret, updateClient } from './admin-clients.ts';
+import { createClient, deleteClient, findClientOrFail, rotateSecret, updateClient } from '../clients/admin-clients.ts';
 import { forbiddenPage, type AdminPageFrame, type AdminSection } from './admin-layout.ts';
 import { adminStylesheet } from './admin-stylesheet.ts';
-import { listSigningKeys, rotateKeys } from './admin-keys.ts';
-import { authorizedApps, createUser, deleteUser, disableUser, enableUser, findAccountOrFail, resetPassword, setAdmin } from './admin-users.ts';
+import { listSigningKeys, rotateKeys } from '../keys/admin-keys.ts';
+import { authorizedApps, createUser, deleteUser, disableUser, enableUser, findAccountOrFail, resetPassword, setAdmin } from '../accounts/admin-users.ts';
 import { adminApiRoutes } from './api-routes.ts';
-import { clientListPage, clientPage, clientSecretPage, newClientPage, type ClientFormPageInput } from './clients-pages.ts';
+import { clientListPage, clientPage, clientSecretPage, newClientPage, type ClientFormPageInput } from '../clients/admin-clients-pages.ts';
 import {
   clientFormValues,
   clientRegistrationFrom,
@@ -29,11 +29,11 @@ import {
   requireConfirmation,
   type ClientFormValues,
 } from './console-forms.ts';
-import { eventsPage, type EventNames } from './events-page.ts';
-import { keysPage } from './keys-page.ts';
+import { eventsPage, type EventNames } from '../operations/admin-events-page.ts';
+import { keysPage } from '../keys/admin-keys-page.ts';
 import { adminOpenApiDocument } from './openapi.ts';
 import { overviewPage } from './overview-page.ts';
-import { newUserPage, userListPage, userPage } from './users-pages.ts';
+import { newUserPage, userListPage, userPage } from '../accounts/admin-users-pages.ts';
 
 /** Confirmations shown after a redirect, by the `done` query parameter. */
 const notices: Record<string, MessageKey> = {

@@ -3,9 +3,9 @@ import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import { matchRedirectUri } from '../clients/redirect-uri.ts';
 import type { ServerContext } from '../context.ts';
-import { narrowResources, parseResources } from '../resources/resource-indicators.ts';
+import { narrowResources, parseResources } from '../tokens/resource-indicators.ts';
 import { checkCodeChallenge } from './pkce.ts';
-import { adminScope } from '../scopes/scope-registry.ts';
+import { adminScope } from './scope-registry.ts';
 
 /** The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3), as strings. */
 export interface AuthorizationParameters {

@@ -1,7 +1,7 @@
 import { secondsFromNow } from '../../shared/clock.ts';
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
-import { generateTimeOrderedIdentifier, generateToken, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier, generateToken, hashSecret } from '../keys/opaque-secret.ts';
 import type { AuthorizationRequest } from './authorization-request.ts';
 
 /**

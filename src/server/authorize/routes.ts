@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, isOAuthError } from '../../shared/oauth-error.ts';
-import { grantedScopes, hasConsent, mayRememberConsent, rememberConsent } from '../consent/remembered-consent.ts';
+import { grantedScopes, hasConsent, mayRememberConsent, rememberConsent } from './remembered-consent.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
 import { optionalParam, queryParams, repeatableParam, serializeParams, type Params } from '../http/params.ts';
 import { readSessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
-import { consentPage } from '../pages/consent-page.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
+import { consentPage } from './consent-page.ts';
 import { pageContextFor } from '../pages/page-context.ts';
 import {
   resolveTrustedRedirect,

@@ -1,7 +1,7 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { AccessTokenFormat, ClientRecord, ClientType, ConsentPolicy, TokenEndpointAuthMethod } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateIdentifier, generateSecret, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateIdentifier, generateSecret, hashSecret } from '../keys/opaque-secret.ts';
 import { validateRedirectUriForRegistration } from './redirect-uri.ts';
 
 export interface ClientRegistration {

@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Clock } from '../../shared/clock.ts';
 import type { SigningAlgorithm, SigningKeyRecord, Storage } from '../../storage/storage.ts';
-import { generateIdentifier } from '../secrets/opaque-secret.ts';
+import { generateIdentifier } from './opaque-secret.ts';
 import type { KeyEncryption } from './key-encryption.ts';
 
 export const signingAlgorithms: readonly SigningAlgorithm[] = ['RS256', 'ES256'];

@@ -214,7 +214,7 @@ interface BatchReply {
  * The thread's code, plain CommonJS so that it runs the same under tsx and compiled: it keeps
  * the keys it was sent by key id and signs every job of a batch synchronously. ES256 signatures
  * are R || S (ieee-p1363), as JWS requires (RFC 7518 §3.4). The SHA-256 is that of
- * secrets/opaque-secret.ts (`hashSecret`): base64url of the digest of the token's UTF-8.
+ * keys/opaque-secret.ts (`hashSecret`): base64url of the digest of the token's UTF-8.
  */
 const threadSource = `
 const { parentPort } = require('node:worker_threads');

@@ -6,15 +6,15 @@ import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
 import { safeLocalPath } from '../http/local-path.ts';
 import { optionalParam, queryParams } from '../http/params.ts';
-import { loginPage } from '../pages/login-page.ts';
-import { homePage } from '../pages/home-page.ts';
-import { authenticatePassword } from './authenticate-password.ts';
+import { loginPage } from './login-page.ts';
+import { homePage } from './home-page.ts';
+import { authenticatePassword } from '../accounts/authenticate-password.ts';
 import { createDeviceCookie, readDeviceCookie, setDeviceCookie, verifyDeviceCookie } from './device-cookie.ts';
 import type { LoginFailureCounters } from './failure-counters.ts';
 import { admitLoginAttempt, loginAbandoned, loginSucceeded, type LoginAttempt } from './login-throttle.ts';
 import { clearSessionCookie, readSessionCookie, rotateCsrfSecret, setSessionCookie } from './session-cookie.ts';
 import { endSession, findActiveSession, startSession } from './sessions.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 import { pageContextFor } from '../pages/page-context.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { secondsFromNow } from '../../shared/clock.ts';
 import type { AccountRecord, SessionRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateToken, hashSecret } from '../keys/opaque-secret.ts';
 
 export interface ActiveSession {
   session: SessionRecord;

@@ -1,5 +1,5 @@
 import type { GatehouseConfig } from '../config/defaults.ts';
-import type { ScopeRegistry } from '../scopes/scope-registry.ts';
+import type { ScopeRegistry } from '../authorize/scope-registry.ts';
 import { supportedClaims } from './claims.ts';
 import { idTokenSigningAlg } from './id-token.ts';
 

@@ -2,7 +2,7 @@ import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signJwt, signJwtOnThread } from '../keys/jws.ts';
-import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret, issuedJwtKey } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier, generateToken, hashIssuedJwt, hashSecret, issuedJwtKey } from '../keys/opaque-secret.ts';
 
 /** The token for the client, and the key it is stored (and later looked up) under. */
 export interface MintedAccessToken {
@@ -44,7 +44,7 @@ export async function mintAccessToken(
   }
   const key = await ctx.keys.activeKey(ctx.config.accessTokenSigningAlg, storage);
   const now = Math.floor(ctx.clock.now() / 1000);
-  // Time-ordered, so that the token's stored key is too (secrets/opaque-secret.ts, hashSecret).
+  // Time-ordered, so that the token's stored key is too (keys/opaque-secret.ts, hashSecret).
   const jti = generateTimeOrderedIdentifier();
   // RFC 9068 §2.1: the `at+jwt` type keeps an access token from being taken for an ID token.
   const header = { alg: key.alg, kid: key.kid, typ: 'at+jwt' };

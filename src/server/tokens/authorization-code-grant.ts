@@ -2,9 +2,9 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import type { AuthorizationCodeRecord, ClientRecord, Storage } from '../../storage/storage.ts';
 import { checkCodeVerifierFormat, verifierMatchesChallenge } from '../authorize/pkce.ts';
 import type { ServerContext } from '../context.ts';
-import { hashSecret } from '../secrets/opaque-secret.ts';
+import { hashSecret } from '../keys/opaque-secret.ts';
 import { issueTokens, longestIssuedLifetimeSeconds, withIdToken, type IssuedTokens, type TokenResponse } from './issue-tokens.ts';
-import { narrowResources } from '../resources/resource-indicators.ts';
+import { narrowResources } from './resource-indicators.ts';
 
 export interface CodeGrantInput {
   code: string;

@@ -1,7 +1,7 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { secretMatchesHash } from '../secrets/opaque-secret.ts';
+import { secretMatchesHash } from '../keys/opaque-secret.ts';
 
 /** How the client presented itself at the token endpoint (RFC 6749 §2.3.1). */
 export type ClientCredentials =

@@ -2,9 +2,9 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateTimeOrderedIdentifier } from '../secrets/opaque-secret.ts';
+import { generateTimeOrderedIdentifier } from '../keys/opaque-secret.ts';
 import { issueTokens, premintAccessToken, type TokenGrant, type TokenResponse } from './issue-tokens.ts';
-import { narrowResources } from '../resources/resource-indicators.ts';
+import { narrowResources } from './resource-indicators.ts';
 
 export interface ClientCredentialsInput {
   scope: string | undefined;

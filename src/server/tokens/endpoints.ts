@@ -1,8 +1,8 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
-import { readClientCredentials } from '../http/client-credentials.ts';
+import { readClientCredentials } from './read-client-credentials.ts';
 import { optionalParam, repeatableParam, requiredParam, type Params } from '../http/params.ts';
-import { parseResources } from '../resources/resource-indicators.ts';
+import { parseResources } from './resource-indicators.ts';
 import { exchangeAuthorizationCode } from './authorization-code-grant.ts';
 import { authenticateClient } from './client-authentication.ts';
 import { exchangeClientCredentials } from './client-credentials-grant.ts';

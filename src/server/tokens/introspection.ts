@@ -1,7 +1,7 @@
 import { formatScope } from '../../shared/scope.ts';
 import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { hashSecret } from '../secrets/opaque-secret.ts';
+import { hashSecret } from '../keys/opaque-secret.ts';
 import { accessTokenAudience } from './access-token.ts';
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';

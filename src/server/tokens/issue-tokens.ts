@@ -4,7 +4,7 @@ import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord, Storage } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
 import { signIdToken, type IdTokenInput } from '../oidc/id-token.ts';
-import { generateToken, hashSecret } from '../secrets/opaque-secret.ts';
+import { generateToken, hashSecret } from '../keys/opaque-secret.ts';
 import { mintAccessToken, type MintedAccessToken, type Signing } from './access-token.ts';
 
 /** The successful token response of RFC 6749 §5.1 (and OpenID Connect Core §3.1.3.3). */

@@ -2,9 +2,9 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import { formatScope, isSubset, parseScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { hashSecret } from '../secrets/opaque-secret.ts';
+import { hashSecret } from '../keys/opaque-secret.ts';
 import { familyEnd, issueTokens, withIdToken, type IssuedTokens, type TokenResponse } from './issue-tokens.ts';
-import { narrowResources } from '../resources/resource-indicators.ts';
+import { narrowResources } from './resource-indicators.ts';
 
 export interface RefreshGrantInput {
   refreshToken: string;

@@ -1,7 +1,7 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { hashSecret } from '../secrets/opaque-secret.ts';
+import { hashSecret } from '../keys/opaque-secret.ts';
 
 /**
  * RFC 7009: the client says it no longer needs a token.

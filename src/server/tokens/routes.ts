@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.ts';
-import { readClientCredentials } from '../http/client-credentials.ts';
+import { readClientCredentials } from './read-client-credentials.ts';
 import { formParams } from '../http/form-body.ts';
 import { optionalParam, requiredParam } from '../http/params.ts';
 import { authenticateClient } from './client-authentication.ts';
 import { revokeToken } from './revocation.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // POST /token and /introspect are served in front of Fastify: http/machine-endpoints.ts.

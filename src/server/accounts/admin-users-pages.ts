@@ -3,9 +3,9 @@ import type { AccountRecord } from '../../storage/storage.ts';
 import type { Locale } from '../i18n/locales.ts';
 import { t } from '../i18n/translate.ts';
 import { html, type Html } from '../pages/html.ts';
-import { adminLayout, time, type AdminPageFrame } from './admin-layout.ts';
+import { adminLayout, time, type AdminPageFrame } from '../admin/admin-layout.ts';
 import type { AuthorizedApp } from './admin-users.ts';
-import type { UserFormValues } from './console-forms.ts';
+import type { UserFormValues } from '../admin/console-forms.ts';
 
 function csrfField(token: string): Html {
   return html`<input type="hidden" name="_csrf" value="${token}">`;

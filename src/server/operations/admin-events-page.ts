@@ -2,7 +2,7 @@ import type { AccountRecord, AuditEventRecord, ClientRecord } from '../../storag
 import type { Locale } from '../i18n/locales.ts';
 import { t } from '../i18n/translate.ts';
 import { html, type Html } from '../pages/html.ts';
-import { adminLayout, time, type AdminPageFrame } from './admin-layout.ts';
+import { adminLayout, time, type AdminPageFrame } from '../admin/admin-layout.ts';
 
 /** Names for the `account:` and `client:` references of the audit trail, where they still exist. */
 export interface EventNames {

@@ -1,7 +1,7 @@
 import { isSubset } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { generateIdentifier } from '../secrets/opaque-secret.ts';
+import { generateIdentifier } from '../keys/opaque-secret.ts';
 
 /**
  * Whether remembered consent may stand in for the consent page, by the client's consent policy.

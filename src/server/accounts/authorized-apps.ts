@@ -1,6 +1,6 @@
 import type { ServerContext } from '../context.ts';
 import type { Locale } from '../i18n/locales.ts';
-import type { AuthorizedAppView } from '../pages/account-page.ts';
+import type { AuthorizedAppView } from './account-page.ts';
 
 /** The apps an account has allowed (remembered consent), most recently used first. */
 export async function listAuthorizedApps(accountId: string, locale: Locale, ctx: ServerContext): Promise<AuthorizedAppView[]> {

@@ -1,6 +1,6 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
-import type { ClientCredentials } from '../tokens/client-authentication.ts';
-import { optionalParam, type Params } from './params.ts';
+import type { ClientCredentials } from './client-authentication.ts';
+import { optionalParam, type Params } from '../http/params.ts';
 
 const basicChallenge = 'Basic realm="gatehouse", charset="UTF-8"';
 

@@ -1,7 +1,7 @@
 import { t } from '../i18n/translate.ts';
-import { html } from './html.ts';
-import { layout } from './layout.ts';
-import { defaultPageContext, type PageContext } from './page-context.ts';
+import { html } from '../pages/html.ts';
+import { layout } from '../pages/layout.ts';
+import { defaultPageContext, type PageContext } from '../pages/page-context.ts';
 
 export interface HomePageInput {
   username: string | undefined;

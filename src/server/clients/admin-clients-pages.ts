@@ -1,11 +1,11 @@
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
-import { supportedGrantTypes } from '../clients/register-client.ts';
+import { supportedGrantTypes } from './register-client.ts';
 import type { Locale } from '../i18n/locales.ts';
 import { t } from '../i18n/translate.ts';
 import { html, type Html } from '../pages/html.ts';
-import { adminLayout, time, type AdminPageFrame } from './admin-layout.ts';
-import type { ClientFormValues } from './console-forms.ts';
+import { adminLayout, time, type AdminPageFrame } from '../admin/admin-layout.ts';
+import type { ClientFormValues } from '../admin/console-forms.ts';
 
 const authMethodChoices = [
   ['client_secret_basic', 'admin.clients.authMethodBasic'],

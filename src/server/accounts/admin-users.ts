@@ -1,10 +1,10 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { AccountRecord, ClientRecord, GrantRecord } from '../../storage/storage.ts';
-import { createAccount, type NewAccount } from '../accounts/create-account.ts';
-import { hashPassword } from '../accounts/password.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { createAccount, type NewAccount } from './create-account.ts';
+import { hashPassword } from './password.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 import type { ServerContext } from '../context.ts';
-import type { AdminActor } from './admin-actor.ts';
+import type { AdminActor } from '../admin/admin-actor.ts';
 
 /*
  * What an administrator does to user accounts. Every action is recorded in the audit trail in the

@@ -1,9 +1,9 @@
 import type { AccountRecord, SessionRecord } from '../../storage/storage.ts';
-import { hashPassword, verifyPassword } from '../accounts/password.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { hashPassword, verifyPassword } from './password.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 import type { ServerContext } from '../context.ts';
 import { startSession, type NewSession } from '../login/sessions.ts';
-import type { PasswordProblem } from '../pages/account-page.ts';
+import type { PasswordProblem } from './account-page.ts';
 
 export interface PasswordChange {
   account: AccountRecord;

@@ -1,7 +1,7 @@
 import type { AccessTokenRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { claimsForScopes, type Claims } from '../oidc/claims.ts';
-import { invalidTokenError, requireAnyScope } from './bearer-token.ts';
+import { claimsForScopes, type Claims } from './claims.ts';
+import { invalidTokenError, requireAnyScope } from '../tokens/bearer-token.ts';
 
 /** The scopes that let a token read the user's own profile. */
 export const userinfoScopes = ['openid', 'profile', 'email'] as const;

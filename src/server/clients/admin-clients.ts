@@ -1,7 +1,7 @@
 import { OAuthError } from '../../shared/oauth-error.ts';
 import { formatScope } from '../../shared/scope.ts';
 import type { ClientRecord } from '../../storage/storage.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 import {
   registerClient,
   rotateClientSecret,
@@ -9,9 +9,9 @@ import {
   type ClientChanges,
   type ClientRegistration,
   type RegisteredClient,
-} from '../clients/register-client.ts';
+} from './register-client.ts';
 import type { ServerContext } from '../context.ts';
-import type { AdminActor } from './admin-actor.ts';
+import type { AdminActor } from '../admin/admin-actor.ts';
 
 /*
  * What an administrator does to clients. Each action and its audit record are written in one

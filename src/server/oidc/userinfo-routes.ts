@@ -3,7 +3,7 @@ import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
 import { formParams } from '../http/form-body.ts';
 import { optionalParam } from '../http/params.ts';
-import { findLiveAccessToken, parseBearerHeader } from './bearer-token.ts';
+import { findLiveAccessToken, parseBearerHeader } from '../tokens/bearer-token.ts';
 import { userinfo } from './userinfo.ts';
 
 /** The seed's "API call" step and OpenID Connect's UserInfo endpoint (Core §5.3). */

@@ -1,5 +1,5 @@
 import type { AccountRecord } from '../../storage/storage.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 import type { ServerContext } from '../context.ts';
 
 /**

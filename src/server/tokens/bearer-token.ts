@@ -2,7 +2,7 @@ import * as bearer from '../../shared/bearer.ts';
 import type { OAuthError } from '../../shared/oauth-error.ts';
 import type { AccessTokenRecord } from '../../storage/storage.ts';
 import type { ServerContext } from '../context.ts';
-import { hashSecret } from '../secrets/opaque-secret.ts';
+import { hashSecret } from '../keys/opaque-secret.ts';
 
 const realm = 'gatehouse';
 

@@ -1,7 +1,7 @@
 import { formatDate, t, type MessageKey } from '../i18n/translate.ts';
-import { html } from './html.ts';
-import { layout } from './layout.ts';
-import { defaultPageContext, type PageContext } from './page-context.ts';
+import { html } from '../pages/html.ts';
+import { layout } from '../pages/layout.ts';
+import { defaultPageContext, type PageContext } from '../pages/page-context.ts';
 
 /** One app the user allowed, as the account page lists it. */
 export interface AuthorizedAppView {

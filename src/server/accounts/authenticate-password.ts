@@ -1,5 +1,5 @@
 import type { AccountRecord } from '../../storage/storage.ts';
-import { decoyPasswordHash, verifyPassword } from '../accounts/password.ts';
+import { decoyPasswordHash, verifyPassword } from './password.ts';
 import type { ServerContext } from '../context.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { SigningKeyRecord } from '../../storage/storage.ts';
 import { t } from '../i18n/translate.ts';
 import { html } from '../pages/html.ts';
-import { adminLayout, time, type AdminPageFrame } from './admin-layout.ts';
-import { keyStatus } from './admin-json.ts';
+import { adminLayout, time, type AdminPageFrame } from '../admin/admin-layout.ts';
+import { keyStatus } from '../admin/admin-json.ts';
 
 export function keysPage(frame: AdminPageFrame, keys: SigningKeyRecord[], now: number): string {
   const l = frame.locale;

@@ -1,8 +1,8 @@
 import type { SigningKeyRecord } from '../../storage/storage.ts';
-import { recordAuditEvent } from '../audit/audit-trail.ts';
+import { recordAuditEvent } from '../operations/audit-trail.ts';
 import type { ServerContext } from '../context.ts';
-import { rotateSigningKeys } from '../keys/rotate-keys.ts';
-import type { AdminActor } from './admin-actor.ts';
+import { rotateSigningKeys } from './rotate-keys.ts';
+import type { AdminActor } from '../admin/admin-actor.ts';
 
 /** Every stored signing key, newest first (a first look creates the keys of a fresh install). */
 export async function listSigningKeys(ctx: ServerContext): Promise<SigningKeyRecord[]> {
