@@ -20,10 +20,11 @@ import { ServerMetrics } from './operations/metrics.ts';
 import { operationsRoutes } from './operations/routes.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/error-handler.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
+import { csrfCookieName, serveWebRoutes } from './http/fastify-routes.ts';
+import type { WebRoute } from './http/route-table.ts';
 import { machineEndpoints, type MachineEndpoints } from './http/machine-endpoints.ts';
 import { pathOf } from './http/params.ts';
 import { loginRoutes } from './login/routes.ts';
-import { csrfCookieName } from './login/session-cookie.ts';
 import { MemoryFailureCounters, RedisFailureCounters } from './login/failure-counters.ts';
 import { pageContextFor } from './pages/page-context.ts';
 import { assetRoutes, imageSources } from './pages/routes.ts';
@@ -148,6 +149,17 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
   });
   registerFormBodyParser(app);
   registerErrorHandler(app, (code) => metrics.oauthErrors.inc({ error: code }), (request) => pageContextFor(request, config));
+  // Every domain's endpoints as data (http/route-table.ts); the adapter serves each lane below.
+  const webRoutes: WebRoute[] = [
+    ...operationsRoutes(ctx, metrics),
+    ...assetRoutes(ctx),
+    ...languageRoutes(ctx),
+    ...loginRoutes(ctx, {
+      counters: redis === undefined ? new MemoryFailureCounters() : new RedisFailureCounters(redis),
+      deviceCookieKey: keyEncryption.deriveKey('gatehouse device cookie v1'),
+    }),
+    ...accountRoutes(ctx),
+  ];
 
   // The JSON endpoints of the protocol, without the page headers: the token endpoint,
   // introspection and userinfo are the hot paths, and a Content-Security-Policy means nothing to
@@ -155,7 +167,7 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
   tokenRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   oidcRoutes(app, ctx);
-  operationsRoutes(app, ctx, metrics);
+  serveWebRoutes(app, webRoutes, 'json');
   // Everything a browser shows, with the page headers of DESIGN invariant 6.
   await app.register(async (pages) => {
     await pages.register(helmet, {
@@ -181,13 +193,7 @@ export async function buildServer({ config, storage, clock, keyEncryption, logge
       if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-store');
       return payload;
     });
-    assetRoutes(pages, ctx);
-    languageRoutes(pages, ctx);
-    loginRoutes(pages, ctx, {
-      counters: redis === undefined ? new MemoryFailureCounters() : new RedisFailureCounters(redis),
-      deviceCookieKey: keyEncryption.deriveKey('gatehouse device cookie v1'),
-    });
-    accountRoutes(pages, ctx);
+    serveWebRoutes(pages, webRoutes, 'page');
     authorizeRoutes(pages, ctx);
     adminRoutes(pages, ctx);
   });

@@ -75,6 +75,8 @@ export interface OAuthErrorOptions {
    * description that quotes no request value.
    */
   descriptionWithoutInput?: string;
+  /** When a refused caller may try again (RFC 9110 §10.2.3 `Retry-After`, with 429 or 503). */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
@@ -84,6 +86,7 @@ export class OAuthError extends Error {
   readonly status: number;
   readonly wwwAuthenticate: string | undefined;
   readonly descriptionWithoutInput: string;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
@@ -93,6 +96,7 @@ export class OAuthError extends Error {
     this.status = options.status ?? statusByCode[code];
     this.wwwAuthenticate = options.wwwAuthenticate;
     this.descriptionWithoutInput = options.descriptionWithoutInput ?? description;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** The JSON body of RFC 6749 §5.2, its description within the RFC's characters. */

@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
-import { formParams } from '../http/form-body.ts';
-import { optionalParam, queryParams } from '../http/params.ts';
-import { readSessionCookie, setSessionCookie } from '../login/session-cookie.ts';
+import { optionalParam } from '../http/params.ts';
+import { htmlReply, redirectReply, type RouteReply, type RouteRequest, type WebRoute } from '../http/route-table.ts';
+import { readSessionCookie, sessionCookie } from '../login/session-cookie.ts';
 import { findActiveSession, type ActiveSession } from '../login/sessions.ts';
 import { accountPage, type AccountNotice, type PasswordProblem } from './account-page.ts';
 import { pageContextFor } from '../pages/page-context.ts';
@@ -19,43 +18,27 @@ const loginFirst = `/login?${new URLSearchParams({ return_to: '/account' })}`;
  * The user's own page: the apps they authorized (with "Revoke access"), a change-password form
  * and sign out. Every POST is CSRF-protected and answers 303 (DESIGN invariant 6).
  */
-export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const page = { config: { errorFormat: 'page' as const } };
-  // A stolen session must not become a way to guess the password it cannot see: current-password
-  // checks count like login attempts against the account (RFC 6819 §4.4.3.6).
-  const passwordAttempts = app.createRateLimit({
-    max: ctx.config.loginAttemptsPerAccount,
-    timeWindow: ctx.config.loginAttemptWindowSeconds * 1000,
-    // Per session (by its hash: the counter's key must not hold the session secret itself).
-    keyGenerator: (request) => `account-password:${hashSecret(readSessionCookie(request) ?? request.ip)}`,
-  });
-  const limitPasswordAttempts = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const result = await passwordAttempts(request);
-    if (result.isAllowed || !result.isExceeded) return;
-    reply.header('retry-after', result.ttlInSeconds);
-    throw new OAuthError('temporarily_unavailable', 'Too many password change attempts. Try again later.', { status: 429 });
-  };
-
-  app.get('/account', page, async (request, reply) => {
+export function accountRoutes(ctx: ServerContext): WebRoute[] {
+  async function showAccount(request: RouteRequest): Promise<RouteReply> {
     const active = await findActiveSession(readSessionCookie(request), ctx);
-    if (active === undefined) return reply.redirect(loginFirst, 303);
-    const notice = optionalParam(queryParams(request.raw.url), 'notice', 32);
-    return render(request, reply, active, { notice: notice === 'revoked' || notice === 'password_changed' ? notice : undefined });
-  });
+    if (active === undefined) return redirectReply(loginFirst);
+    const notice = optionalParam(request.query, 'notice', 32);
+    return render(request, active, { notice: notice === 'revoked' || notice === 'password_changed' ? notice : undefined });
+  }
 
-  app.post('/account/revoke', { ...page, preHandler: app.csrfProtection }, async (request, reply) => {
+  async function revokeApp(request: RouteRequest): Promise<RouteReply> {
     const active = await findActiveSession(readSessionCookie(request), ctx);
-    if (active === undefined) return reply.redirect(loginFirst, 303);
-    const clientId = optionalParam(formParams(request), 'client_id', 256);
+    if (active === undefined) return redirectReply(loginFirst);
+    const clientId = optionalParam(request.form, 'client_id', 256);
     if (clientId === undefined) throw new OAuthError('invalid_request', '"client_id" is required');
     await revokeAppAccess(active.account, clientId, request.ip, ctx);
-    return reply.redirect('/account?notice=revoked', 303);
-  });
+    return redirectReply('/account?notice=revoked');
+  }
 
-  app.post('/account/password', { ...page, preHandler: [app.csrfProtection, limitPasswordAttempts] }, async (request, reply) => {
+  async function newPassword(request: RouteRequest): Promise<RouteReply> {
     const active = await findActiveSession(readSessionCookie(request), ctx);
-    if (active === undefined) return reply.redirect(loginFirst, 303);
-    const params = formParams(request);
+    if (active === undefined) return redirectReply(loginFirst);
+    const params = request.form;
     const result = await changePassword(
       {
         account: active.account,
@@ -67,22 +50,40 @@ export function accountRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
       ctx,
     );
-    if ('problem' in result) return render(request, reply.code(400), active, { passwordProblem: result.problem });
-    setSessionCookie(reply, result.session.cookieValue, result.session.expiresAt, ctx);
-    return reply.redirect('/account?notice=password_changed', 303);
-  });
+    if ('problem' in result) return render(request, active, { passwordProblem: result.problem }, 400);
+    return { ...redirectReply('/account?notice=password_changed'), cookies: [sessionCookie(result.session.cookieValue, result.session.expiresAt, ctx)] };
+  }
 
   async function render(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: RouteRequest,
     active: ActiveSession,
     state: { notice?: AccountNotice | undefined; passwordProblem?: PasswordProblem },
-  ) {
+    status = 200,
+  ): Promise<RouteReply> {
     // The switcher always returns to the plain page, never to a one-time notice.
     const context = pageContextFor(request, ctx.config, '/account');
     const apps = await listAuthorizedApps(active.account.id, context.locale, ctx);
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(accountPage({ csrfToken: reply.generateCsrf(), username: active.account.username, apps, ...state }, context));
+    return htmlReply(accountPage({ csrfToken: request.csrfToken(), username: active.account.username, apps, ...state }, context), status);
   }
+
+  return [
+    { lane: 'page', method: 'GET', path: '/account', handle: showAccount },
+    { lane: 'page', method: 'POST', path: '/account/revoke', csrf: true, handle: revokeApp },
+    {
+      lane: 'page',
+      method: 'POST',
+      path: '/account/password',
+      csrf: true,
+      // A stolen session must not become a way to guess the password it cannot see: current-password
+      // checks count like login attempts against the account (RFC 6819 §4.4.3.6), per session (by its
+      // hash: the counter's key must not hold the session secret itself).
+      rateLimit: {
+        max: ctx.config.loginAttemptsPerAccount,
+        windowSeconds: ctx.config.loginAttemptWindowSeconds,
+        key: (request) => `account-password:${hashSecret(readSessionCookie(request) ?? request.ip)}`,
+        message: 'Too many password change attempts. Try again later.',
+      },
+      handle: newPassword,
+    },
+  ];
 }

@@ -63,6 +63,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: imp
 
 export function sendError(error: OAuthError, request: FastifyRequest, reply: FastifyReply, page?: PageContext): FastifyReply {
   if (error.wwwAuthenticate !== undefined) reply.header('www-authenticate', error.wwwAuthenticate);
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', error.retryAfterSeconds);
   reply.code(error.status).header('cache-control', 'no-store');
   if (request.routeOptions.config?.errorFormat === 'page') {
     return reply.type('text/html; charset=utf-8').send(errorPage(error.code, error.description, page, error.status));

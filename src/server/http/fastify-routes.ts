@@ -88,7 +88,6 @@ function rateLimitStep(app: FastifyInstance, limit: RouteRateLimit): preHandlerH
     routeRequestOf(request, reply);
     const result = await check(request);
     if (result.isAllowed || !result.isExceeded) return;
-    reply.header('retry-after', result.ttlInSeconds);
-    throw new OAuthError('temporarily_unavailable', limit.message, { status: 429 });
+    throw new OAuthError('temporarily_unavailable', limit.message, { status: 429, retryAfterSeconds: result.ttlInSeconds });
   };
 }

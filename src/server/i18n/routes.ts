@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.ts';
 import { safeLocalPath } from '../http/local-path.ts';
-import { optionalParam, queryParams } from '../http/params.ts';
+import { optionalParam } from '../http/params.ts';
+import { redirectReply, type RouteReply, type RouteRequest, type WebRoute } from '../http/route-table.ts';
 import { isLocale } from './locales.ts';
 import { languageCookieName } from './resolve-locale.ts';
 
@@ -12,23 +12,18 @@ import { languageCookieName } from './resolve-locale.ts';
  * A GET link rather than a form: it works without script, and all a forged one can do is
  * change the language.
  */
-export function languageRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/lang', { config: { errorFormat: 'page' as const } }, async (request, reply) => {
-    const params = queryParams(request.raw.url);
-    const to = optionalParam(params, 'to', 16);
-    const returnTo = safeLocalPath(optionalParam(params, 'return_to', 4 * ctx.config.maxParameterLength));
-    if (isLocale(to)) {
-      reply.setCookie(languageCookieName, to, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: ctx.config.issuer.startsWith('https:'),
-        maxAge: 365 * 24 * 3600,
-      });
-    }
+export function languageRoutes(ctx: ServerContext): WebRoute[] {
+  function switchLanguage(request: RouteRequest): RouteReply {
+    const to = optionalParam(request.query, 'to', 16);
+    const returnTo = safeLocalPath(optionalParam(request.query, 'return_to', 4 * ctx.config.maxParameterLength));
     // Checked again as it goes out: taking `ui_locales` out re-serialises the path (invariant 9).
-    return reply.redirect(safeLocalPath(withoutUiLocales(returnTo)), 303);
-  });
+    const reply = redirectReply(safeLocalPath(withoutUiLocales(returnTo)));
+    if (!isLocale(to)) return reply;
+    const options = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.config.issuer.startsWith('https:'), maxAge: 365 * 24 * 3600 };
+    return { ...reply, cookies: [{ name: languageCookieName, value: to, options }] };
+  }
+
+  return [{ lane: 'page', method: 'GET', path: '/lang', handle: switchLanguage }];
 }
 
 /** `path` without `ui_locales`, in its own query and in the request its `return_to` names. */

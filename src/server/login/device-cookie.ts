@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.ts';
+import type { CookieChange } from '../http/route-table.ts';
 
 /**
  * OWASP's "device cookies" against password guessing: a browser that has signed in to an account
@@ -47,16 +47,14 @@ function mac(body: string, key: Buffer): string {
  * HttpOnly and SameSite=Lax like the session cookie, Secure on an https issuer, and sent only to
  * /login, the one place that reads it.
  */
-export function setDeviceCookie(reply: FastifyReply, value: string, ctx: ServerContext): void {
-  reply.setCookie(deviceCookieName, value, {
-    path: '/login',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: ctx.config.issuer.startsWith('https:'),
-    maxAge: deviceCookieMaxAgeSeconds,
-  });
+export function deviceCookie(value: string, ctx: ServerContext): CookieChange {
+  return {
+    name: deviceCookieName,
+    value,
+    options: { path: '/login', httpOnly: true, sameSite: 'lax', secure: ctx.config.issuer.startsWith('https:'), maxAge: deviceCookieMaxAgeSeconds },
+  };
 }
 
-export function readDeviceCookie(request: FastifyRequest): string | undefined {
+export function readDeviceCookie(request: { cookies: Record<string, string | undefined> }): string | undefined {
   return request.cookies[deviceCookieName];
 }

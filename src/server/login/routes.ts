@@ -1,18 +1,17 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccountRecord } from '../../storage/storage.ts';
 import { usernameKey } from '../../storage/username-key.ts';
 import { OAuthError } from '../../shared/oauth-error.ts';
 import type { ServerContext } from '../context.ts';
-import { formParams } from '../http/form-body.ts';
 import { safeLocalPath } from '../http/local-path.ts';
-import { optionalParam, queryParams } from '../http/params.ts';
+import { optionalParam } from '../http/params.ts';
+import { htmlReply, redirectReply, type RouteReply, type RouteRequest, type WebRoute } from '../http/route-table.ts';
 import { loginPage } from './login-page.ts';
 import { homePage } from './home-page.ts';
 import { authenticatePassword } from '../accounts/authenticate-password.ts';
-import { createDeviceCookie, readDeviceCookie, setDeviceCookie, verifyDeviceCookie } from './device-cookie.ts';
+import { createDeviceCookie, deviceCookie, readDeviceCookie, verifyDeviceCookie } from './device-cookie.ts';
 import type { LoginFailureCounters } from './failure-counters.ts';
 import { admitLoginAttempt, loginAbandoned, loginSucceeded, type LoginAttempt } from './login-throttle.ts';
-import { clearSessionCookie, readSessionCookie, rotateCsrfSecret, setSessionCookie } from './session-cookie.ts';
+import { clearedSessionCookie, readSessionCookie, sessionCookie } from './session-cookie.ts';
 import { endSession, findActiveSession, startSession } from './sessions.ts';
 import { recordAuditEvent } from '../operations/audit-trail.ts';
 import { pageContextFor } from '../pages/page-context.ts';
@@ -34,13 +33,15 @@ export interface LoginSecurity {
   deviceCookieKey: Buffer;
 }
 
-export function loginRoutes(app: FastifyInstance, ctx: ServerContext, security: LoginSecurity): void {
-  const page = { config: { errorFormat: 'page' as const } };
-  const csrf = { ...page, preHandler: app.csrfProtection };
+/**
+ * The home page, the login form and sign-out. Every POST is CSRF-protected and answers 303
+ * (DESIGN invariant 6); sign-in and sign-out give the browser a new CSRF secret.
+ */
+export function loginRoutes(ctx: ServerContext, security: LoginSecurity): WebRoute[] {
   const throttle = { counters: security.counters, config: ctx.config, clock: ctx.clock };
 
   /** The attempt as the throttle sees it; a device cookie counts only for the account it names. */
-  async function attemptOf(request: FastifyRequest, username: string): Promise<LoginAttempt> {
+  async function attemptOf(request: RouteRequest, username: string): Promise<LoginAttempt> {
     const attempt: LoginAttempt = { usernameKey: usernameKey(username).slice(0, 200), ip: request.ip };
     const device = verifyDeviceCookie(readDeviceCookie(request), security.deviceCookieKey);
     if (device === undefined) return attempt;
@@ -48,23 +49,20 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext, security: 
     return account?.id === device.accountId ? { ...attempt, deviceNonce: device.nonce } : attempt;
   }
 
-  app.get('/', page, async (request, reply) => {
+  async function home(request: RouteRequest): Promise<RouteReply> {
     const active = await findActiveSession(readSessionCookie(request), ctx);
-    return reply.type('text/html; charset=utf-8').send(
-      homePage({ username: active?.account.username, csrfToken: reply.generateCsrf(), issuer: ctx.config.issuer }, pageContextFor(request, ctx.config)),
-    );
-  });
+    return htmlReply(homePage({ username: active?.account.username, csrfToken: request.csrfToken(), issuer: ctx.config.issuer }, pageContextFor(request, ctx.config)));
+  }
 
-  app.get('/login', page, async (request, reply) => {
-    const params = queryParams(request.raw.url);
-    const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
+  function showLoginForm(request: RouteRequest): RouteReply {
+    const returnTo = safeReturnTo(optionalParam(request.query, 'return_to', ctx.config.maxParameterLength));
     // OpenID Connect `login_hint` pre-fills the username (Core §3.1.2.1).
-    const username = optionalParam(params, 'login_hint', 200);
-    return reply.type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username }, pageContextFor(request, ctx.config)));
-  });
+    const username = optionalParam(request.query, 'login_hint', 200);
+    return htmlReply(loginPage({ csrfToken: request.csrfToken(), returnTo, username }, pageContextFor(request, ctx.config)));
+  }
 
-  app.post('/login', csrf, async (request, reply) => {
-    const params = formParams(request);
+  async function signIn(request: RouteRequest): Promise<RouteReply> {
+    const params = request.form;
     const returnTo = safeReturnTo(optionalParam(params, 'return_to', ctx.config.maxParameterLength));
     const username = optionalParam(params, 'username', 200);
     const password = optionalParam(params, 'password', 1024);
@@ -74,8 +72,10 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext, security: 
     const attempt = await attemptOf(request, username);
     const refusal = await admitLoginAttempt(attempt, throttle);
     if (refusal !== undefined) {
-      reply.header('retry-after', refusal.retryAfterSeconds);
-      throw new OAuthError('temporarily_unavailable', `Too many sign-in attempts. Try again in ${waitInWords(refusal.retryAfterSeconds)}.`, { status: 429 });
+      throw new OAuthError('temporarily_unavailable', `Too many sign-in attempts. Try again in ${waitInWords(refusal.retryAfterSeconds)}.`, {
+        status: 429,
+        retryAfterSeconds: refusal.retryAfterSeconds,
+      });
     }
     let account: AccountRecord | undefined;
     try {
@@ -88,26 +88,32 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext, security: 
       await recordLoginFailure(username, request.ip, ctx);
       // The language switcher of this page must not re-send the form: it goes back to an empty one.
       const context = pageContextFor(request, ctx.config, `/login?${new URLSearchParams({ return_to: returnTo })}`);
-      return reply.code(401).type('text/html; charset=utf-8').send(loginPage({ csrfToken: reply.generateCsrf(), returnTo, username, failed: true }, context));
+      return htmlReply(loginPage({ csrfToken: request.csrfToken(), returnTo, username, failed: true }, context), 401);
     }
     await loginSucceeded(attempt, throttle);
     await recordAuditEvent({ actor: `account:${account.id}`, action: 'login', subject: `account:${account.id}`, ip: request.ip }, ctx.storage, ctx.clock);
     // A fresh session id at every login defeats session fixation.
     await endSession(readSessionCookie(request), ctx);
     const { cookieValue, expiresAt } = await startSession(account, ctx);
-    setSessionCookie(reply, cookieValue, expiresAt, ctx);
-    // This browser is now known for this account (a new nonce each time, OWASP device cookies).
-    setDeviceCookie(reply, createDeviceCookie(account.id, security.deviceCookieKey).value, ctx);
-    rotateCsrfSecret(request, reply);
-    return reply.redirect(returnTo, 303);
-  });
+    return {
+      ...redirectReply(returnTo),
+      // This browser is now known for this account (a new nonce each time, OWASP device cookies).
+      cookies: [sessionCookie(cookieValue, expiresAt, ctx), deviceCookie(createDeviceCookie(account.id, security.deviceCookieKey).value, ctx)],
+      newCsrfSecret: true,
+    };
+  }
 
-  app.post('/logout', csrf, async (request, reply) => {
+  async function signOut(request: RouteRequest): Promise<RouteReply> {
     await endSession(readSessionCookie(request), ctx);
-    clearSessionCookie(reply);
-    rotateCsrfSecret(request, reply);
-    return reply.redirect('/', 303);
-  });
+    return { ...redirectReply('/'), cookies: [clearedSessionCookie], newCsrfSecret: true };
+  }
+
+  return [
+    { lane: 'page', method: 'GET', path: '/', handle: home },
+    { lane: 'page', method: 'GET', path: '/login', handle: showLoginForm },
+    { lane: 'page', method: 'POST', path: '/login', csrf: true, handle: signIn },
+    { lane: 'page', method: 'POST', path: '/logout', csrf: true, handle: signOut },
+  ];
 }
 
 /** "32 seconds", "2 minutes": how long a refused sign-in must wait. */

@@ -1,18 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { WebRoute } from '../http/route-table.ts';
 import type { ServerContext } from '../context.ts';
 import { stylesheet } from './stylesheet.ts';
 import { themeStylesheet } from './theme.ts';
 
 /** The pages' two stylesheets: the fixed design, and the theme rendered from configuration. */
-export function assetRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const theme = themeStylesheet(ctx.config.primaryColor);
-  app.get('/assets/gatehouse.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet),
-  );
+export function assetRoutes(ctx: ServerContext): WebRoute[] {
+  const css = (body: string, maxAgeSeconds: number) => ({
+    headers: { 'cache-control': `public, max-age=${maxAgeSeconds}` },
+    text: { type: 'text/css; charset=utf-8', body },
+  });
+  const design = css(stylesheet, 3600);
   // Shorter-lived: it changes with the configuration, not with a release.
-  app.get('/assets/theme.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(theme),
-  );
+  const theme = css(themeStylesheet(ctx.config.primaryColor), 300);
+  return [
+    { lane: 'page', method: 'GET', path: '/assets/gatehouse.css', handle: () => design },
+    { lane: 'page', method: 'GET', path: '/assets/theme.css', handle: () => theme },
+  ];
 }
 
 /**
