@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.ts';
 import type { GatehouseConfig } from '../config/defaults.ts';
-import type { CountedKey, FailureCount, LoginFailureCounters } from './failure-counters.ts';
+import type { LoginFailureCounters, ThrottledKey, WaitStep } from './failure-counters.ts';
 
 /**
  * Online password guessing is slowed (RFC 6819 §4.4.3.6) without letting anyone lock a user out:
@@ -17,8 +17,9 @@ import type { CountedKey, FailureCount, LoginFailureCounters } from './failure-c
  *   as an (account, address) pair, and nowhere else but its address.
  *
  * Only failures count, and a success clears the account's counts. An attempt is counted as a
- * failure before its password is checked and taken back when it succeeds, so that attempts sent
- * all at once cannot slip past a limit while their passwords are being checked.
+ * failure before its password is checked, in the same atomic step as its check, and taken back
+ * when it succeeds, so that attempts sent all at once cannot slip past a limit, neither while
+ * their counts are read nor while their passwords are being checked.
  */
 export interface LoginAttempt {
   /** usernameKey() of the typed username: case and look-alikes gain nothing. */
@@ -63,31 +64,42 @@ export function accountDelaySeconds(failures: number, config: LoginThrottleDeps[
 }
 
 /**
+ * The growing wait as counters apply it: from `loginDelayAfterFailures` failures on, one step per
+ * doubling, up to the step that reaches `loginDelayMaxSeconds`, which holds for every count above.
+ */
+function accountDelaySteps(config: LoginThrottleDeps['config']): WaitStep[] {
+  const steps: WaitStep[] = [];
+  for (let failures = config.loginDelayAfterFailures; ; failures++) {
+    const seconds = accountDelaySeconds(failures, config);
+    steps.push({ fromCount: failures, waitMs: seconds * 1000 });
+    if (seconds >= config.loginDelayMaxSeconds) return steps;
+  }
+}
+
+/**
+ * Every rule of the throttle, as counters apply them. A hard limit is a wait of a whole window
+ * after the latest failure, which is when its count is forgotten.
+ */
+function throttledKeys(keys: AttemptKeys, config: LoginThrottleDeps['config']): ThrottledKey[] {
+  const window = config.loginAttemptWindowSeconds * 1000;
+  const throttled: ThrottledKey[] = [
+    { key: keys.address, forgetAfterMs: window, waits: [{ fromCount: config.loginAttemptsPerIp, waitMs: window }] },
+    { key: keys.pair, forgetAfterMs: window, waits: [{ fromCount: config.loginAttemptsPerAccount, waitMs: window }] },
+  ];
+  if (keys.account !== undefined) {
+    throttled.push({ key: keys.account, forgetAfterMs: config.loginDelayResetSeconds * 1000, waits: accountDelaySteps(config) });
+  }
+  return throttled;
+}
+
+/**
  * Decides whether an attempt may check its password now. When it may, it is counted as a failure
- * at once; `loginSucceeded` or `loginAbandoned` takes that back.
+ * in the same atomic step (LoginFailureCounters.admit); `loginSucceeded` or `loginAbandoned` takes
+ * that back.
  */
 export async function admitLoginAttempt(attempt: LoginAttempt, deps: LoginThrottleDeps): Promise<LoginRefusal | undefined> {
-  const { config, counters } = deps;
-  const now = deps.clock.now();
-  const keys = keysOf(attempt);
-  const [address, pair, account] = await counters.read([keys.address, keys.pair, ...(keys.account ? [keys.account] : [])], now);
-  const waits: number[] = [];
-  if (reached(address, config.loginAttemptsPerIp)) waits.push(address!.expiresAt - now);
-  if (reached(pair, config.loginAttemptsPerAccount)) waits.push(pair!.expiresAt - now);
-  if (account !== undefined) {
-    const delayMs = accountDelaySeconds(account.count, config) * 1000;
-    if (account.lastAt + delayMs > now) waits.push(account.lastAt + delayMs - now);
-  }
-  if (waits.length > 0) return { retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...waits) / 1000)) };
-
-  const window = config.loginAttemptWindowSeconds * 1000;
-  const counted: CountedKey[] = [
-    { key: keys.address, forgetAfterMs: window },
-    { key: keys.pair, forgetAfterMs: window },
-  ];
-  if (keys.account !== undefined) counted.push({ key: keys.account, forgetAfterMs: config.loginDelayResetSeconds * 1000 });
-  await counters.add(counted, now);
-  return undefined;
+  const refusal = await deps.counters.admit(throttledKeys(keysOf(attempt), deps.config), deps.clock.now());
+  return refusal === undefined ? undefined : { retryAfterSeconds: Math.max(1, Math.ceil(refusal.waitMs / 1000)) };
 }
 
 /**
@@ -106,8 +118,4 @@ export async function loginSucceeded(attempt: LoginAttempt, deps: LoginThrottleD
 export async function loginAbandoned(attempt: LoginAttempt, deps: LoginThrottleDeps): Promise<void> {
   const keys = keysOf(attempt);
   await deps.counters.subtract([keys.address, keys.pair, ...(keys.account ? [keys.account] : [])]);
-}
-
-function reached(count: FailureCount | undefined, limit: number): boolean {
-  return count !== undefined && count.count >= limit;
 }
